@@ -1,0 +1,102 @@
+//! The experiment file as written: serde structs that reject unknown keys and wrong types.
+//! Every default below is the seed's recipe scaled to a CPU (see `../shared/SEED.md`).
+//! Keys that only some kinds use are `Option`s here; [`crate::config::resolved`] turns this into
+//! a typed plan and rejects keys that the chosen kind would ignore.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Seed of initialisation, dropout and batch order (the dataset has its own `data.seed`).
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub model: RawModel,
+    #[serde(default)]
+    pub data: RawData,
+    #[serde(default)]
+    pub loss: RawLoss,
+    #[serde(default)]
+    pub optim: RawOptim,
+    #[serde(default)]
+    pub schedule: RawSchedule,
+    #[serde(default)]
+    pub train: RawTrain,
+    #[serde(default)]
+    pub detect: RawDetect,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    pub vocab_size: Option<usize>,  // token ids 0..vocab_size; 0 is padding
+    pub hidden_size: Option<usize>, // ProtBert: 1024
+    pub num_layers: Option<usize>,  // ProtBert: 30
+    pub num_heads: Option<usize>,   // must divide hidden_size
+    pub intermediate_size: Option<usize>, // default 4 × hidden_size
+    pub max_position: Option<usize>, // longest sequence the position table holds
+    pub hidden_dropout: Option<f64>, // BERT's hidden_dropout_prob
+    pub attention_dropout: Option<f64>, // BERT's attention_probs_dropout_prob
+    pub layer_norm_eps: Option<f64>, // BERT's layer_norm_eps
+    pub init_std: Option<f64>,      // BERT's initializer_range
+    pub head_sizes: Option<Vec<usize>>, // hidden ReLU layers of the head; default H/2, H/8, H/16 (at least 8, 4, 4)
+    pub encoder_relu: Option<bool>,     // ReLU on the encoder output, as in the seed
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawData {
+    pub kind: Option<String>,       // "synthetic"
+    pub seed: Option<u64>,          // seed of the generated dataset
+    pub n_train: Option<usize>,     // sequences per epoch
+    pub min_len: Option<usize>,     // shortest sequence, tokens
+    pub max_len: Option<usize>,     // longest sequence, tokens
+    pub label_density: Option<f64>, // share of tokens with a non-zero label
+    pub masked_frac: Option<f64>,   // share of tokens inside domain = -1 spans
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoss {
+    pub kind: Option<String>, // mse_sum | mse_mean | mse_sum_minus_std
+    pub phi: Option<f64>,     // weight of the std bonus (mse_sum_minus_std only)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOptim {
+    pub kind: Option<String>,      // sgd | adamw
+    pub lr: Option<f64>,           // base learning rate
+    pub momentum: Option<f64>,     // sgd only; 0 = plain SGD as in the seed
+    pub weight_decay: Option<f64>, // L2 for sgd, decoupled for adamw
+    pub beta1: Option<f64>,        // adamw only
+    pub beta2: Option<f64>,        // adamw only
+    pub eps: Option<f64>,          // adamw only
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    pub kind: Option<String>,   // constant | exponential | step | cosine
+    pub per: Option<String>,    // "epoch" (torch's scheduler.step() per epoch) | "step"
+    pub gamma: Option<f64>,     // exponential, step: decay factor
+    pub step_size: Option<u64>, // step: decay every step_size epochs/steps
+    pub t_max: Option<u64>,     // cosine: period in epochs/steps (default: the whole run)
+    pub min_lr: Option<f64>,    // cosine: floor of the learning rate
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrain {
+    pub steps: Option<u64>,        // optimizer steps per run
+    pub batch_size: Option<usize>, // sequences per step
+    pub max_wall_s: Option<f64>,   // stop a run (status "stopped") after this many seconds
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDetect {
+    pub abs_floor: Option<f64>, // pred_std at or below this is "collapsed"…
+    pub rel_floor: Option<f64>, // …or at or below this share of the running peak
+    pub patience: Option<u64>,  // steps below the floor before it counts as a collapse
+}

@@ -1,0 +1,246 @@
+//! A BERT encoder written for training. candle-transformers' `BertModel` uses `LayerNorm` and
+//! softmax kernels that have no backward, so its encoder silently never learns; this one uses
+//! differentiable ops only. Parameter names follow HF BERT so pretrained checkpoints map 1:1.
+//!
+//! Shapes: `B` batch, `T` sequence length, `H` hidden, `nh` heads, `hs = H / nh`; hidden states
+//! are kept flat as `(B·T, H)` between layers.
+
+use candle_core::{Device, Result, Tensor, D};
+use candle_nn::ops::{layer_norm_slow, softmax};
+use candle_transformers::models::bert::Config as BertConfig;
+use rand_chacha::ChaCha8Rng;
+
+use super::dropout::Dropout;
+use super::init;
+use super::linear::Linear;
+use super::params::ParamStore;
+
+/// Added to attention scores of padding keys: their probability becomes exactly 0.
+const MASKED_SCORE: f64 = -1e9;
+
+struct LayerNorm {
+    gamma: Tensor,
+    beta: Tensor,
+    eps: f32,
+}
+
+impl LayerNorm {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        layer_norm_slow(x, &self.gamma, &self.beta, self.eps)
+    }
+}
+
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attn_out: Linear,
+    attn_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    out_norm: LayerNorm,
+}
+
+pub struct Encoder {
+    cfg: BertConfig,
+    word: Tensor,       // (vocab, H)
+    position: Tensor,   // (max_position, H)
+    token_type: Tensor, // (type_vocab, H)
+    emb_norm: LayerNorm,
+    layers: Vec<Layer>,
+    attention_dropout: f64,
+}
+
+fn linear(
+    ps: &mut ParamStore,
+    rng: &mut ChaCha8Rng,
+    name: &str,
+    inp: usize,
+    out: usize,
+    std: f64,
+    dev: &Device,
+) -> Result<Linear> {
+    Ok(Linear {
+        weight: ps.add(
+            &format!("{name}.weight"),
+            "encoder",
+            init::normal(rng, &[out, inp], std, dev)?,
+        )?,
+        bias: ps.add(
+            &format!("{name}.bias"),
+            "encoder",
+            init::zeros(&[out], dev)?,
+        )?,
+    })
+}
+
+fn layer_norm(
+    ps: &mut ParamStore,
+    name: &str,
+    h: usize,
+    eps: f64,
+    dev: &Device,
+) -> Result<LayerNorm> {
+    Ok(LayerNorm {
+        gamma: ps.add(&format!("{name}.weight"), "encoder", init::ones(&[h], dev)?)?,
+        beta: ps.add(&format!("{name}.bias"), "encoder", init::zeros(&[h], dev)?)?,
+        eps: eps as f32,
+    })
+}
+
+impl Encoder {
+    /// A randomly initialised encoder, as HF's `BertPreTrainedModel._init_weights` does it:
+    /// weights `N(0, initializer_range²)`, biases 0, LayerNorm 1/0, padding embedding row 0.
+    pub fn new(
+        cfg: &BertConfig,
+        attention_dropout: f64,
+        ps: &mut ParamStore,
+        rng: &mut ChaCha8Rng,
+        dev: &Device,
+    ) -> Result<Encoder> {
+        let (h, std) = (cfg.hidden_size, cfg.initializer_range);
+        let mut word = init::normal(rng, &[cfg.vocab_size, h], std, dev)?;
+        if cfg.pad_token_id < cfg.vocab_size {
+            let row = Tensor::zeros((1, h), word.dtype(), dev)?;
+            word = word.slice_assign(&[cfg.pad_token_id..cfg.pad_token_id + 1, 0..h], &row)?;
+        }
+        let word = ps.add("embeddings.word_embeddings.weight", "encoder", word)?;
+        let position = ps.add(
+            "embeddings.position_embeddings.weight",
+            "encoder",
+            init::normal(rng, &[cfg.max_position_embeddings, h], std, dev)?,
+        )?;
+        let token_type = ps.add(
+            "embeddings.token_type_embeddings.weight",
+            "encoder",
+            init::normal(rng, &[cfg.type_vocab_size, h], std, dev)?,
+        )?;
+        let emb_norm = layer_norm(ps, "embeddings.LayerNorm", h, cfg.layer_norm_eps, dev)?;
+        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        for i in 0..cfg.num_hidden_layers {
+            let p = format!("encoder.layer.{i}");
+            let inter = cfg.intermediate_size;
+            layers.push(Layer {
+                query: linear(
+                    ps,
+                    rng,
+                    &format!("{p}.attention.self.query"),
+                    h,
+                    h,
+                    std,
+                    dev,
+                )?,
+                key: linear(ps, rng, &format!("{p}.attention.self.key"), h, h, std, dev)?,
+                value: linear(
+                    ps,
+                    rng,
+                    &format!("{p}.attention.self.value"),
+                    h,
+                    h,
+                    std,
+                    dev,
+                )?,
+                attn_out: linear(
+                    ps,
+                    rng,
+                    &format!("{p}.attention.output.dense"),
+                    h,
+                    h,
+                    std,
+                    dev,
+                )?,
+                attn_norm: layer_norm(
+                    ps,
+                    &format!("{p}.attention.output.LayerNorm"),
+                    h,
+                    cfg.layer_norm_eps,
+                    dev,
+                )?,
+                intermediate: linear(
+                    ps,
+                    rng,
+                    &format!("{p}.intermediate.dense"),
+                    h,
+                    inter,
+                    std,
+                    dev,
+                )?,
+                output: linear(ps, rng, &format!("{p}.output.dense"), inter, h, std, dev)?,
+                out_norm: layer_norm(
+                    ps,
+                    &format!("{p}.output.LayerNorm"),
+                    h,
+                    cfg.layer_norm_eps,
+                    dev,
+                )?,
+            });
+        }
+        Ok(Encoder {
+            cfg: cfg.clone(),
+            word,
+            position,
+            token_type,
+            emb_norm,
+            layers,
+            attention_dropout,
+        })
+    }
+
+    /// `input_ids`: (B, T) u32; `attention_mask`: (B, T) f32 with 1 for real tokens.
+    /// Returns `last_hidden_state` flattened to (B·T, H).
+    pub fn forward(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        drop: &mut Dropout,
+    ) -> Result<Tensor> {
+        let (b, t) = input_ids.dims2()?;
+        let h = self.cfg.hidden_size;
+        let p_hidden = self.cfg.hidden_dropout_prob;
+        let words = self
+            .word
+            .index_select(&input_ids.flatten_all()?, 0)?
+            .reshape((b, t, h))?;
+        let pos = self.position.narrow(0, 0, t)?; // (T, H)
+        let typ = self.token_type.narrow(0, 0, 1)?; // token_type_ids are all 0
+        let x = words
+            .broadcast_add(&pos)?
+            .broadcast_add(&typ)?
+            .reshape((b * t, h))?;
+        let mut x = drop.apply(&self.emb_norm.forward(&x)?, p_hidden)?;
+        // (B, 1, 1, T): 0 for real keys, MASKED_SCORE for padding keys.
+        let bias = ((attention_mask.ones_like()? - attention_mask)? * MASKED_SCORE)?
+            .reshape((b, 1, 1, t))?;
+        for layer in &self.layers {
+            x = self.layer_forward(layer, &x, &bias, b, t, drop)?;
+        }
+        Ok(x)
+    }
+
+    fn layer_forward(
+        &self,
+        l: &Layer,
+        x: &Tensor,
+        bias: &Tensor,
+        b: usize,
+        t: usize,
+        drop: &mut Dropout,
+    ) -> Result<Tensor> {
+        let (h, nh) = (self.cfg.hidden_size, self.cfg.num_attention_heads);
+        let hs = h / nh;
+        let heads = |y: Tensor| -> Result<Tensor> {
+            y.reshape((b, t, nh, hs))?.transpose(1, 2)?.contiguous()
+        };
+        let q = heads(l.query.forward(x)?)?; // (B, nh, T, hs)
+        let k = heads(l.key.forward(x)?)?;
+        let v = heads(l.value.forward(x)?)?;
+        let scores = (q.matmul(&k.t()?)? / (hs as f64).sqrt())?.broadcast_add(bias)?; // (B, nh, T, T)
+        let probs = drop.apply(&softmax(&scores, D::Minus1)?, self.attention_dropout)?;
+        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b * t, h))?; // (B·T, H)
+        let attn = drop.apply(&l.attn_out.forward(&ctx)?, self.cfg.hidden_dropout_prob)?;
+        let attn = l.attn_norm.forward(&(attn + x)?)?;
+        let inter = l.intermediate.forward(&attn)?.gelu_erf()?;
+        let out = drop.apply(&l.output.forward(&inter)?, self.cfg.hidden_dropout_prob)?;
+        l.out_norm.forward(&(out + attn)?)
+    }
+}

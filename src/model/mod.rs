@@ -1,0 +1,121 @@
+//! The seed's model: BERT encoder → ReLU → MLP head → sigmoid, one prediction per token.
+//! The head only runs on the loss tokens (it acts per token, so this equals running it on
+//! every token and masking afterwards), which also makes every tap hold exactly the loss tokens.
+
+pub mod dropout;
+pub mod encoder;
+pub mod head;
+pub mod init;
+pub mod linear;
+pub mod params;
+
+use candle_core::{Device, Result, Tensor};
+use candle_transformers::models::bert::{Config as BertConfig, HiddenAct, PositionEmbeddingType};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::resolved::ModelConfig;
+use dropout::Dropout;
+use encoder::Encoder;
+use head::Head;
+use params::ParamStore;
+
+/// A batch as tensors.
+pub struct BatchTensors {
+    pub input_ids: Tensor,      // (B, T) u32
+    pub attention_mask: Tensor, // (B, T) f32
+    pub keep: Tensor,           // (K,) u32 flat positions of loss tokens
+}
+
+/// One forward pass over the loss tokens.
+pub struct Forward {
+    /// `(layer name, (K, width) activations)`: `encoder_out`, `head_0`, …
+    pub taps: Vec<(String, Tensor)>,
+    pub logits: Tensor, // (K,)
+    pub preds: Tensor,  // (K,)
+}
+
+pub struct Model {
+    pub params: ParamStore,
+    encoder: Encoder,
+    head: Head,
+    encoder_relu: bool,
+}
+
+/// The candle-transformers BERT config for our `[model]` section.
+pub fn bert_config(m: &ModelConfig) -> BertConfig {
+    BertConfig {
+        vocab_size: m.vocab_size,
+        hidden_size: m.hidden_size,
+        num_hidden_layers: m.num_layers,
+        num_attention_heads: m.num_heads,
+        intermediate_size: m.intermediate_size,
+        hidden_act: HiddenAct::Gelu,
+        hidden_dropout_prob: m.hidden_dropout,
+        max_position_embeddings: m.max_position,
+        type_vocab_size: 2,
+        initializer_range: m.init_std,
+        layer_norm_eps: m.layer_norm_eps,
+        pad_token_id: 0,
+        position_embedding_type: PositionEmbeddingType::Absolute,
+        use_cache: false,
+        classifier_dropout: None,
+        model_type: Some("bert".into()),
+    }
+}
+
+impl Model {
+    /// A randomly initialised model; every initial value is drawn from `ChaCha8(seed)`.
+    pub fn new(m: &ModelConfig, seed: u64, dev: &Device) -> Result<Model> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut params = ParamStore::default();
+        let encoder = Encoder::new(
+            &bert_config(m),
+            m.attention_dropout,
+            &mut params,
+            &mut rng,
+            dev,
+        )?;
+        let head = Head::new(m.hidden_size, &m.head_sizes, &mut params, &mut rng, dev)?;
+        Ok(Model {
+            params,
+            encoder,
+            head,
+            encoder_relu: m.encoder_relu,
+        })
+    }
+
+    /// Names of the tapped layers, in the order of [`Forward::taps`].
+    pub fn tap_names(&self) -> Vec<String> {
+        let mut names = vec!["encoder_out".to_string()];
+        names.extend((0..self.head.hidden_layers()).map(|i| format!("head_{i}")));
+        names
+    }
+
+    pub fn out_bias(&self) -> &Tensor {
+        self.head.out_bias()
+    }
+
+    pub fn forward(&self, b: &BatchTensors, drop: &mut Dropout) -> Result<Forward> {
+        let hidden = self
+            .encoder
+            .forward(&b.input_ids, &b.attention_mask, drop)?; // (B·T, H)
+        let mut x = hidden.index_select(&b.keep, 0)?; // (K, H)
+        if self.encoder_relu {
+            x = x.relu()?;
+        }
+        let out = self.head.forward(&x)?;
+        let mut taps = vec![("encoder_out".to_string(), x)];
+        taps.extend(
+            out.taps
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| (format!("head_{i}"), t)),
+        );
+        Ok(Forward {
+            taps,
+            logits: out.logits,
+            preds: out.preds,
+        })
+    }
+}

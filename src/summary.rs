@@ -1,0 +1,234 @@
+//! One row per run: what happened (status, collapse step, diagnosis) and the swept values.
+//! Written as `summary.parquet` and `summary.csv`; read back by `harness report`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use polars::prelude::{Column, CsvWriter, DataFrame, ParquetWriter, SerWriter};
+
+use crate::config::resolve_table;
+use crate::detect::collapse::{detect, normalize};
+use crate::detect::diagnose::diagnose;
+use crate::metrics::reader::MetricsTable;
+use crate::sweep::files::{write_atomic, ManifestRun, SweepDir};
+
+/// How a run ended, as the `status` column spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Trained to the end with no sustained collapse.
+    Ok,
+    /// A sustained collapse was detected (see `recovered` for transient ones).
+    Collapsed,
+    /// Loss, predictions or gradients became NaN/Inf.
+    Diverged,
+    /// The run panicked or errored; the reason is in the diagnosis.
+    Failed,
+    /// Stopped early (wall-time limit or interrupt) before its last step.
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Collapsed => "collapsed",
+            Status::Diverged => "diverged",
+            Status::Failed => "failed",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "ok" => Status::Ok,
+            "collapsed" => Status::Collapsed,
+            "diverged" => Status::Diverged,
+            "failed" => Status::Failed,
+            "stopped" => Status::Stopped,
+            other => return Err(format!("unknown status {other:?}")),
+        })
+    }
+}
+
+/// The summary row of one run (columns of DESIGN.md, in that order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    pub run_id: String,
+    /// `(dotted key, value as text)` for every swept key, in grid order.
+    pub swept: Vec<(String, String)>,
+    pub status: Status,
+    pub collapse_step: Option<i64>,
+    pub recovered: bool,
+    pub diagnosis: String,
+    pub peak_pred_std: f64,
+    pub final_pred_std: f64,
+    pub steps_done: i64,
+    pub wall_s: f64,
+}
+
+/// Builds the summary row of one run from its files: `result.json`, `config.toml` (for the
+/// `[detect]` thresholds) and `metrics.parquet`, through collapse detection and diagnosis.
+/// Also returns the metrics, for rendering.
+pub fn summarize(dir: &SweepDir, run: &ManifestRun) -> Result<(RunSummary, Option<MetricsTable>)> {
+    let result = dir.read_result(&run.id)?;
+    let config_path = dir.config(&run.id);
+    let text = std::fs::read_to_string(&config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("parsing {}", config_path.display()))?;
+    let config = resolve_table(&table)
+        .map_err(|e| anyhow::anyhow!("{}: {}: {}", config_path.display(), e.key, e.msg))?;
+    let metrics_path = dir.metrics(&run.id);
+    let metrics = if metrics_path.exists() {
+        Some(MetricsTable::read(&metrics_path)?)
+    } else {
+        None
+    };
+    let mut s = RunSummary {
+        run_id: run.id.clone(),
+        swept: run.swept.clone(),
+        status: Status::Failed,
+        collapse_step: None,
+        recovered: false,
+        diagnosis: result.reason.clone(),
+        peak_pred_std: f64::NAN,
+        final_pred_std: f64::NAN,
+        steps_done: result.steps_done,
+        wall_s: result.wall_s,
+    };
+    if let Some(m) = &metrics {
+        if m.rows() > 0 {
+            let (steps, std) = normalize(&m.i64s("step")?, &m.f64s("pred_std")?);
+            let f = detect(&steps, &std, &config.detect);
+            let diverged = (result.ending == "diverged").then_some(result.reason.as_str());
+            s.diagnosis = diagnose(m, &f, diverged)?;
+            if result.ending == "failed" {
+                s.diagnosis = format!("{}; {}", result.reason, s.diagnosis);
+            }
+            s.collapse_step = f.collapse_step;
+            s.recovered = f.recovered;
+            s.peak_pred_std = f.peak_std;
+            s.final_pred_std = f.final_std;
+        }
+    }
+    s.status = match (result.ending.as_str(), s.collapse_step) {
+        ("failed", _) => Status::Failed,
+        ("diverged", _) => Status::Diverged,
+        (_, Some(_)) => Status::Collapsed,
+        ("stopped", None) => Status::Stopped,
+        _ => Status::Ok,
+    };
+    Ok((s, metrics))
+}
+
+/// Writes `summary.parquet` and `summary.csv` (each atomically) with one row per run.
+pub fn write_summary(dir: &SweepDir, swept_keys: &[String], rows: &[RunSummary]) -> Result<()> {
+    let mut df = summary_frame(swept_keys, rows)?;
+    let mut parquet = Vec::new();
+    ParquetWriter::new(&mut parquet)
+        .finish(&mut df)
+        .context("encoding summary.parquet")?;
+    write_atomic(&dir.root.join("summary.parquet"), &parquet)?;
+    let mut csv = Vec::new();
+    CsvWriter::new(&mut csv)
+        .include_header(true)
+        .finish(&mut df)
+        .context("encoding summary.csv")?;
+    write_atomic(&dir.root.join("summary.csv"), &csv)
+}
+
+fn summary_frame(swept_keys: &[String], rows: &[RunSummary]) -> Result<DataFrame> {
+    let mut cols = vec![Column::new(
+        "run_id".into(),
+        rows.iter().map(|r| r.run_id.clone()).collect::<Vec<_>>(),
+    )];
+    for key in swept_keys {
+        let values: Vec<Option<String>> = rows
+            .iter()
+            .map(|r| {
+                r.swept
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            })
+            .collect();
+        cols.push(typed_column(key, &values));
+    }
+    cols.extend([
+        Column::new(
+            "status".into(),
+            rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "collapse_step".into(),
+            rows.iter().map(|r| r.collapse_step).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "recovered".into(),
+            rows.iter().map(|r| r.recovered).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "diagnosis".into(),
+            rows.iter().map(|r| r.diagnosis.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "peak_pred_std".into(),
+            rows.iter().map(|r| r.peak_pred_std).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "final_pred_std".into(),
+            rows.iter().map(|r| r.final_pred_std).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "steps_done".into(),
+            rows.iter().map(|r| r.steps_done).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "wall_s".into(),
+            rows.iter().map(|r| r.wall_s).collect::<Vec<_>>(),
+        ),
+    ]);
+    Ok(DataFrame::new(rows.len(), cols)?)
+}
+
+/// A swept column as integers, floats or booleans when every value parses so, else text.
+fn typed_column(key: &str, values: &[Option<String>]) -> Column {
+    let present = || values.iter().flatten();
+    if present().all(|v| v.parse::<i64>().is_ok()) {
+        Column::new(
+            key.into(),
+            values
+                .iter()
+                .map(|v| v.as_ref().map(|v| v.parse::<i64>().unwrap()))
+                .collect::<Vec<_>>(),
+        )
+    } else if present().all(|v| v.parse::<f64>().is_ok()) {
+        Column::new(
+            key.into(),
+            values
+                .iter()
+                .map(|v| v.as_ref().map(|v| v.parse::<f64>().unwrap()))
+                .collect::<Vec<_>>(),
+        )
+    } else if present().all(|v| v == "true" || v == "false") {
+        Column::new(
+            key.into(),
+            values
+                .iter()
+                .map(|v| v.as_ref().map(|v| v == "true"))
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        Column::new(key.into(), values.to_vec())
+    }
+}

@@ -1,0 +1,116 @@
+//! The files of a sweep folder and how they are written: every file goes to a temporary name,
+//! is synced and renamed, so a reader never sees a half-written one.
+//!
+//! ```text
+//! DIR/NAME/sweep.json              manifest: swept keys and every run's id and swept values
+//! DIR/NAME/runs/RUN_ID/config.toml resolved config
+//! DIR/NAME/runs/RUN_ID/metrics.parquet  one row per step (appears when complete)
+//! DIR/NAME/runs/RUN_ID/result.json how the run ended (written last: the run is complete)
+//! DIR/NAME/summary.{parquet,csv}, index.html, runs/RUN_ID/index.html
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// How a run's training ended, as recorded in `result.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub run_id: String,
+    pub swept: Vec<(String, String)>,
+    /// `finished`, `diverged`, `stopped` or `failed`.
+    pub ending: String,
+    /// Why it diverged, stopped or failed; empty when finished.
+    pub reason: String,
+    pub steps_done: i64,
+    pub wall_s: f64,
+}
+
+/// `sweep.json`: what the sweep is made of, in grid order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Manifest {
+    pub name: String,
+    pub swept_keys: Vec<String>,
+    pub runs: Vec<ManifestRun>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestRun {
+    pub id: String,
+    pub swept: Vec<(String, String)>,
+}
+
+/// Paths inside one sweep folder.
+#[derive(Debug, Clone)]
+pub struct SweepDir {
+    pub root: PathBuf,
+}
+
+impl SweepDir {
+    pub fn new(root: impl Into<PathBuf>) -> SweepDir {
+        SweepDir { root: root.into() }
+    }
+    pub fn manifest(&self) -> PathBuf {
+        self.root.join("sweep.json")
+    }
+    pub fn run_dir(&self, id: &str) -> PathBuf {
+        self.root.join("runs").join(id)
+    }
+    pub fn config(&self, id: &str) -> PathBuf {
+        self.run_dir(id).join("config.toml")
+    }
+    pub fn metrics(&self, id: &str) -> PathBuf {
+        self.run_dir(id).join("metrics.parquet")
+    }
+    pub fn result(&self, id: &str) -> PathBuf {
+        self.run_dir(id).join("result.json")
+    }
+
+    /// A run is complete when its result and, unless it failed before writing any, its
+    /// metrics are in place.
+    pub fn is_complete(&self, id: &str) -> bool {
+        match self.read_result(id) {
+            Ok(r) => r.ending == "failed" || self.metrics(id).exists(),
+            Err(_) => false,
+        }
+    }
+
+    pub fn read_result(&self, id: &str) -> Result<RunResult> {
+        let path = self.result(id);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    pub fn read_manifest(&self) -> Result<Manifest> {
+        let path = self.manifest();
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{} is not a sweep folder (no sweep.json)",
+                self.root.display()
+            )
+        })?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+}
+
+/// Writes `bytes` to `path` through `path.tmp`, fsync and rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    f.sync_all()
+        .with_context(|| format!("syncing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
+}
+
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).context("serialising JSON")?;
+    write_atomic(path, text.as_bytes())
+}

@@ -1,0 +1,158 @@
+//! Runs a sweep's [`RunSpec`]s on a rayon pool of `jobs` threads, one thread per run (candle's
+//! matmul is kept single-threaded: on 2 cores, two threads for one model measured 5–10× slower
+//! than one). Each run writes its config, metrics and result; a run that panics, errors or
+//! diverges is recorded as such and the others go on.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use super::files::{write_atomic, write_json, RunResult, SweepDir};
+use super::grid::RunSpec;
+use crate::metrics::writer::MetricsWriter;
+use crate::train::trainer::{Ending, Trainer};
+
+/// Keeps candle's CPU kernels on the calling thread. Call before any thread starts.
+pub fn single_threaded_kernels() {
+    std::env::set_var("RAYON_NUM_THREADS", "1");
+}
+
+/// Trains every run in `specs` that is not complete yet (all of them when `force`), `jobs` at a
+/// time. Returns the results of the runs trained now.
+pub fn run_all(
+    dir: &SweepDir,
+    specs: &[RunSpec],
+    jobs: usize,
+    force: bool,
+    stop: &AtomicBool,
+) -> Result<Vec<RunResult>> {
+    let todo: Vec<&RunSpec> = specs
+        .iter()
+        .filter(|s| force || !dir.is_complete(&s.id))
+        .collect();
+    let skipped = specs.len() - todo.len();
+    if skipped > 0 {
+        eprintln!(
+            "{skipped} of {} runs already complete, skipped",
+            specs.len()
+        );
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .context("starting the run pool")?;
+    let bar = ProgressBar::new(todo.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} runs  {elapsed} elapsed, ETA {eta}  {msg}",
+        )
+        .expect("valid template"),
+    );
+    let results: Vec<Result<RunResult>> = pool.install(|| {
+        todo.par_iter()
+            .map(|spec| {
+                let r = run_one(dir, spec, stop);
+                if let Ok(r) = &r {
+                    bar.suspend(|| {
+                        eprintln!(
+                            "run {} {}: {} after {} steps ({:.1} s) {}",
+                            r.run_id,
+                            swept_text(&r.swept),
+                            r.ending,
+                            r.steps_done,
+                            r.wall_s,
+                            r.reason
+                        )
+                    });
+                }
+                bar.inc(1);
+                r
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    results.into_iter().collect()
+}
+
+fn swept_text(swept: &[(String, String)]) -> String {
+    swept
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Trains one run into its folder. Only I/O errors on the result itself escape; training
+/// errors and panics become a `failed` result.
+pub fn run_one(dir: &SweepDir, spec: &RunSpec, stop: &AtomicBool) -> Result<RunResult> {
+    let run_dir = dir.run_dir(&spec.id);
+    std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    // Leftovers of an earlier attempt must not be taken for this one's.
+    for stale in [dir.result(&spec.id), dir.metrics(&spec.id)] {
+        if stale.exists() {
+            std::fs::remove_file(&stale)
+                .with_context(|| format!("removing {}", stale.display()))?;
+        }
+    }
+    write_atomic(&dir.config(&spec.id), spec.config_toml.as_bytes())?;
+    let t0 = Instant::now();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        train_to_file(spec, &dir.metrics(&spec.id), stop)
+    }));
+    let (ending, reason, steps_done) = match outcome {
+        Ok(Ok((Ending::Finished, n))) => ("finished", String::new(), n),
+        Ok(Ok((Ending::Diverged { step, what }, n))) => {
+            ("diverged", format!("non-finite at step {step}: {what}"), n)
+        }
+        Ok(Ok((Ending::Stopped { reason }, n))) => ("stopped", reason, n),
+        Ok(Err((e, n))) => ("failed", format!("{e:#}"), n),
+        Err(panic) => ("failed", format!("panicked: {}", panic_text(&panic)), 0),
+    };
+    let result = RunResult {
+        run_id: spec.id.clone(),
+        swept: spec.swept.clone(),
+        ending: ending.to_string(),
+        reason,
+        steps_done,
+        wall_s: t0.elapsed().as_secs_f64(),
+    };
+    write_json(&dir.result(&spec.id), &result)?;
+    Ok(result)
+}
+
+/// Trains and streams the records to `metrics`. On a training error the rows so far are still
+/// written, so partial metrics survive; the error comes back with the number of steps done.
+fn train_to_file(
+    spec: &RunSpec,
+    metrics: &Path,
+    stop: &AtomicBool,
+) -> Result<(Ending, i64), (anyhow::Error, i64)> {
+    let mut trainer = Trainer::new(&spec.config).map_err(|e| (e, 0))?;
+    let mut writer = MetricsWriter::create(metrics, trainer.layout()).map_err(|e| (e, 0))?;
+    let mut steps = 0i64;
+    let trained = trainer.run(stop, &mut |rec| {
+        steps += 1;
+        writer.push(rec)
+    });
+    let written = writer.finish();
+    match (trained, written) {
+        (Ok(end), Ok(_)) => Ok(end),
+        (Err(e), _) => Err((e.context("training"), steps)),
+        (Ok(_), Err(e)) => Err((e.context("writing metrics"), steps)),
+    }
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_string()
+    }
+}

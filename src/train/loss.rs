@@ -1,0 +1,140 @@
+//! The training losses, over the loss tokens only (the caller passes just those).
+//! `std` follows `torch.std`: unbiased, divides by n − 1.
+
+use candle_core::{Result, Tensor};
+
+use crate::config::resolved::Loss;
+
+/// The loss and its two terms, as tensors (the total is what gets differentiated).
+pub struct LossParts {
+    pub total: Tensor,
+    /// Σ (y − ŷ)² (for `mse_mean`, the mean instead).
+    pub mse: Tensor,
+    /// φ · std(ŷ); `None` when the loss has no std term.
+    pub std_bonus: Option<Tensor>,
+}
+
+/// `preds`, `labels`: (K,) over loss tokens, K ≥ 2.
+pub fn compute(kind: &Loss, preds: &Tensor, labels: &Tensor) -> Result<LossParts> {
+    let k = preds.dim(0)?;
+    if k < 2 {
+        candle_core::bail!("the batch has {k} loss tokens; the loss needs at least 2");
+    }
+    let sq = (preds - labels)?.sqr()?;
+    match *kind {
+        Loss::MseSum => {
+            let mse = sq.sum_all()?;
+            Ok(LossParts {
+                total: mse.clone(),
+                mse,
+                std_bonus: None,
+            })
+        }
+        Loss::MseMean => {
+            let mse = sq.mean_all()?;
+            Ok(LossParts {
+                total: mse.clone(),
+                mse,
+                std_bonus: None,
+            })
+        }
+        Loss::MseSumMinusStd { phi } => {
+            let mse = sq.sum_all()?;
+            let bonus = (unbiased_std(preds)? * phi)?;
+            Ok(LossParts {
+                total: (&mse - &bonus)?,
+                mse,
+                std_bonus: Some(bonus),
+            })
+        }
+    }
+}
+
+/// `sqrt(Σ (x − x̄)² / (n − 1))`, differentiable. When all values are exactly equal the
+/// gradient is 0, as in torch (its `std_backward` masks the 0/0 to 0), not NaN.
+pub fn unbiased_std(x: &Tensor) -> Result<Tensor> {
+    let n = x.dim(0)?;
+    let centred = x.broadcast_sub(&x.mean_all()?)?;
+    let var = (centred.sqr()?.sum_all()? / (n as f64 - 1.0))?;
+    if var.to_scalar::<f32>()? == 0.0 {
+        return var.affine(0.0, 0.0); // value 0, gradient 0
+    }
+    var.sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn t(v: &[f32]) -> Tensor {
+        Tensor::new(v, &Device::Cpu).unwrap()
+    }
+
+    fn scalar(x: &Tensor) -> f64 {
+        x.to_scalar::<f32>().unwrap() as f64
+    }
+
+    // Reference values by hand (and checked with torch):
+    // preds = [0.2, 0.4, 0.9], labels = [0.0, 0.5, 1.0]
+    // squared errors 0.04, 0.01, 0.01 → sum 0.06, mean 0.02
+    // torch.std(preds) = sqrt(((−0.3)² + (−0.1)² + 0.4²) / 2) = sqrt(0.13) = 0.360555
+    #[test]
+    fn each_loss_matches_hand_computed_values() {
+        let (p, y) = (t(&[0.2, 0.4, 0.9]), t(&[0.0, 0.5, 1.0]));
+        let cases: &[(Loss, f64, f64, Option<f64>)] = &[
+            (Loss::MseSum, 0.06, 0.06, None),
+            (Loss::MseMean, 0.02, 0.02, None),
+            (
+                Loss::MseSumMinusStd { phi: 100.0 },
+                0.06 - 36.0555,
+                0.06,
+                Some(36.0555),
+            ),
+            (Loss::MseSumMinusStd { phi: 0.0 }, 0.06, 0.06, Some(0.0)),
+        ];
+        for (kind, total, mse, bonus) in cases {
+            let parts = compute(kind, &p, &y).unwrap();
+            assert!(
+                (scalar(&parts.total) - total).abs() < 1e-4,
+                "{kind:?} total {}",
+                scalar(&parts.total)
+            );
+            assert!((scalar(&parts.mse) - mse).abs() < 1e-6, "{kind:?}");
+            match (bonus, &parts.std_bonus) {
+                (Some(b), Some(t)) => assert!((scalar(t) - b).abs() < 1e-3, "{kind:?}"),
+                (None, None) => {}
+                _ => panic!("{kind:?}: std term presence"),
+            }
+        }
+    }
+
+    #[test]
+    fn fewer_than_two_tokens_is_an_error() {
+        assert!(compute(&Loss::MseSum, &t(&[0.5]), &t(&[0.5])).is_err());
+    }
+
+    #[test]
+    fn std_of_equal_values_has_zero_gradient_like_torch() {
+        let v = candle_core::Var::new(&[0.3f32, 0.3, 0.3], &Device::Cpu).unwrap();
+        let std = unbiased_std(v.as_tensor()).unwrap();
+        assert_eq!(std.to_scalar::<f32>().unwrap(), 0.0);
+        let g = std.backward().unwrap();
+        // candle drops the branch entirely (an absent gradient is a zero one), never NaN.
+        let grad: Vec<f32> = g
+            .get(v.as_tensor())
+            .map(|t| t.to_vec1().unwrap())
+            .unwrap_or(vec![0.0; 3]);
+        assert_eq!(grad, vec![0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn std_gradient_sums_to_zero_over_tokens() {
+        // ∂std/∂ŷᵢ ∝ (ŷᵢ − ȳ): the bonus cannot move all predictions together (SEED.md).
+        let v = candle_core::Var::new(&[0.1f32, 0.5, 0.7, 0.2], &Device::Cpu).unwrap();
+        let g = unbiased_std(v.as_tensor()).unwrap().backward().unwrap();
+        let grad: Vec<f32> = g.get(v.as_tensor()).unwrap().to_vec1().unwrap();
+        assert!(grad.iter().sum::<f32>().abs() < 1e-6, "{grad:?}");
+        assert!(grad.iter().any(|x| x.abs() > 0.1));
+    }
+}

@@ -1,0 +1,6 @@
+//! Training: losses, optimizers, learning-rate schedules and the loop that ties them together.
+
+pub mod loss;
+pub mod optim;
+pub mod schedule;
+pub mod trainer;

@@ -1,0 +1,227 @@
+//! The training loop of one run, top to bottom: build data and model from the run's config,
+//! then for each step: batch, lr, forward, loss, backward, statistics, update, emit a
+//! [`StepRecord`]. Stops at the last step, on NaN/Inf (diverged), on the wall-time limit or
+//! when asked to (stopped). Training never writes files: records go to the caller's sink.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use candle_core::{Device, Tensor};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::resolved::{DataConfig, RunConfig};
+use crate::data::batch::{collate, Batch, Sampler};
+use crate::data::synthetic::{generate, SyntheticSpec};
+use crate::data::Sequence;
+use crate::metrics::record::{layer_stats, mean_std, RecordLayout, StepRecord};
+use crate::model::dropout::Dropout;
+use crate::model::{BatchTensors, Forward, Model};
+use crate::train::loss::{self, LossParts};
+use crate::train::optim::Optimizer;
+use crate::train::schedule::lr_at;
+
+/// |logit| above this counts as a saturated sigmoid (its gradient is below 5e-5).
+pub const SATURATED_LOGIT: f32 = 10.0;
+
+/// How the loop ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    Finished,
+    /// A non-finite value appeared at `step`; `what` names it.
+    Diverged {
+        step: i64,
+        what: String,
+    },
+    Stopped {
+        reason: String,
+    },
+}
+
+/// A run ready to train: data, model and optimizer state built from its config.
+pub struct Trainer {
+    cfg: RunConfig,
+    data: Vec<Sequence>,
+    model: Model,
+    layout: RecordLayout,
+}
+
+/// Independent random streams of one run, all from its `seed`.
+fn stream(seed: u64, id: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(id);
+    rng
+}
+
+impl Trainer {
+    pub fn new(cfg: &RunConfig) -> Result<Trainer> {
+        let DataConfig::Synthetic {
+            seed,
+            n_train,
+            min_len,
+            max_len,
+            label_density,
+            masked_frac,
+        } = cfg.data;
+        let spec = SyntheticSpec {
+            seed,
+            n_train,
+            min_len,
+            max_len,
+            label_density,
+            masked_frac,
+            vocab_size: cfg.model.vocab_size,
+        };
+        let data = generate(&spec);
+        let model = Model::new(&cfg.model, cfg.seed, &Device::Cpu).context("building the model")?;
+        let layout = RecordLayout {
+            groups: model.params.groups.clone(),
+            layers: model.tap_names(),
+        };
+        Ok(Trainer {
+            cfg: cfg.clone(),
+            data,
+            model,
+            layout,
+        })
+    }
+
+    pub fn layout(&self) -> &RecordLayout {
+        &self.layout
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Trains, handing each step's record to `sink`. Returns how it ended and the steps done.
+    pub fn run(
+        &mut self,
+        stop: &AtomicBool,
+        sink: &mut dyn FnMut(StepRecord) -> Result<()>,
+    ) -> Result<(Ending, i64)> {
+        let cfg = &self.cfg;
+        let mut drop = Dropout::new(stream(cfg.seed, 1));
+        let mut sampler = Sampler::new(self.data.len(), cfg.train.batch_size, stream(cfg.seed, 2));
+        let mut opt = Optimizer::new(cfg.optim, self.model.params.params.len());
+        let started = Instant::now();
+        for step in 0..cfg.train.steps as i64 {
+            if stop.load(Ordering::Relaxed) {
+                return Ok((
+                    Ending::Stopped {
+                        reason: "interrupted".into(),
+                    },
+                    step,
+                ));
+            }
+            if let Some(limit) = cfg.train.max_wall_s {
+                if started.elapsed().as_secs_f64() > limit {
+                    return Ok((
+                        Ending::Stopped {
+                            reason: format!("train.max_wall_s = {limit} reached"),
+                        },
+                        step,
+                    ));
+                }
+            }
+            let t0 = Instant::now();
+            let (epoch, idx) = sampler.next_batch();
+            let batch = collate(&idx.iter().map(|&i| &self.data[i]).collect::<Vec<_>>());
+            let lr = lr_at(&cfg.schedule, cfg.optim.lr(), step as u64, epoch);
+
+            let fwd = self.model.forward(&tensors(&batch)?, &mut drop)?;
+            let labels = batch.kept_labels();
+            let parts = loss::compute(
+                &cfg.loss,
+                &fwd.preds,
+                &Tensor::new(labels.as_slice(), &Device::Cpu)?,
+            )?;
+            let grads = parts.total.backward()?;
+
+            let mut rec = forward_stats(&fwd, &parts, &labels)?;
+            rec.bias_output = 1.0
+                / (1.0
+                    + (-(self.model.out_bias().flatten_all()?.to_vec1::<f32>()?[0] as f64)).exp());
+            let s = opt.step(&self.model.params, &grads, lr)?;
+            rec.step = step;
+            rec.epoch = epoch as i64;
+            rec.lr = lr;
+            rec.grad_norm = s.grad_norm;
+            rec.grad_norm_groups = s.group_norms;
+            rec.update_ratio = s.update_ratio;
+            rec.frozen_params = s.frozen_params as i64;
+            rec.step_ms = t0.elapsed().as_secs_f64() * 1e3;
+
+            let bad = non_finite(&rec);
+            sink(rec)?;
+            if let Some(what) = bad {
+                return Ok((Ending::Diverged { step, what }, step + 1));
+            }
+        }
+        Ok((Ending::Finished, cfg.train.steps as i64))
+    }
+}
+
+/// The batch as tensors on the CPU.
+pub fn tensors(b: &Batch) -> Result<BatchTensors> {
+    let dev = Device::Cpu;
+    Ok(BatchTensors {
+        input_ids: Tensor::from_vec(b.input_ids.clone(), (b.batch, b.seq_len), &dev)?,
+        attention_mask: Tensor::from_vec(b.attention_mask.clone(), (b.batch, b.seq_len), &dev)?,
+        keep: Tensor::new(b.keep.as_slice(), &dev)?,
+    })
+}
+
+/// Prediction, logit, loss and per-layer statistics of one forward pass over the loss tokens.
+pub fn forward_stats(fwd: &Forward, parts: &LossParts, labels: &[f32]) -> Result<StepRecord> {
+    let preds: Vec<f32> = fwd.preds.to_vec1()?;
+    let logits: Vec<f32> = fwd.logits.to_vec1()?;
+    let (pred_mean, pred_std) = mean_std(&preds);
+    let (label_mean, _) = mean_std(labels);
+    let (_, logit_std) = mean_std(&logits);
+    let saturated = logits.iter().filter(|l| l.abs() > SATURATED_LOGIT).count();
+    let mut dead_frac = Vec::with_capacity(fwd.taps.len());
+    let mut token_std = Vec::with_capacity(fwd.taps.len());
+    for (_, tap) in &fwd.taps {
+        let (tokens, units) = tap.dims2()?;
+        let (d, s) = layer_stats(&tap.flatten_all()?.to_vec1::<f32>()?, tokens, units);
+        dead_frac.push(d);
+        token_std.push(s);
+    }
+    let scalar = |t: &Tensor| -> Result<f64> { Ok(t.to_scalar::<f32>()? as f64) };
+    Ok(StepRecord {
+        loss: scalar(&parts.total)?,
+        mse: scalar(&parts.mse)?,
+        std_bonus: parts
+            .std_bonus
+            .as_ref()
+            .map(scalar)
+            .transpose()?
+            .unwrap_or(0.0),
+        pred_mean,
+        pred_std,
+        pred_min: preds.iter().copied().fold(f32::INFINITY, f32::min) as f64,
+        pred_max: preds.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64,
+        label_mean,
+        n_tokens: preds.len() as i64,
+        logit_std,
+        saturated_frac: saturated as f64 / preds.len().max(1) as f64,
+        dead_frac,
+        token_std,
+        ..StepRecord::default()
+    })
+}
+
+/// The first non-finite quantity of a record, if any.
+fn non_finite(r: &StepRecord) -> Option<String> {
+    [
+        ("loss", r.loss),
+        ("pred_std", r.pred_std),
+        ("grad_norm", r.grad_norm),
+        ("update_ratio", r.update_ratio),
+    ]
+    .iter()
+    .find(|(_, v)| !v.is_finite())
+    .map(|(name, v)| format!("{name} = {v}"))
+}

@@ -1,0 +1,104 @@
+//! End to end: `harness sweep experiments/smoke.toml`, then read back what it wrote.
+
+mod common;
+use common::{harness, stderr, stdout};
+use harness::metrics::reader::MetricsTable;
+use harness::metrics::record::RecordLayout;
+use harness::metrics::writer::column_names;
+use polars::prelude::{ParquetReader, SerReader};
+
+#[test]
+fn smoke_sweep_writes_metrics_summary_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let o = harness(&[
+        "sweep",
+        "experiments/smoke.toml",
+        "--out",
+        out,
+        "--jobs",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("4 runs"), "{}", stdout(&o));
+    let root = tmp.path().join("smoke");
+
+    let summary = ParquetReader::new(std::fs::File::open(root.join("summary.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(summary.height(), 4, "one summary row per run");
+    for col in [
+        "run_id",
+        "loss.phi",
+        "seed",
+        "status",
+        "collapse_step",
+        "recovered",
+        "diagnosis",
+        "peak_pred_std",
+        "final_pred_std",
+        "steps_done",
+        "wall_s",
+    ] {
+        assert!(summary.column(col).is_ok(), "summary lacks {col}");
+    }
+    let csv = std::fs::read_to_string(root.join("summary.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "header + 4 rows");
+
+    let layout = RecordLayout {
+        groups: ["encoder", "head_0", "head_1", "head_2", "head_3"]
+            .map(String::from)
+            .to_vec(),
+        layers: ["encoder_out", "head_0", "head_1", "head_2"]
+            .map(String::from)
+            .to_vec(),
+    };
+    let ids = summary.column("run_id").unwrap().str().unwrap().clone();
+    for id in ids.iter().flatten() {
+        let run = root.join("runs").join(id);
+        let m = MetricsTable::read(&run.join("metrics.parquet")).unwrap();
+        assert_eq!(m.rows(), 150, "one row per step");
+        assert_eq!(m.i64s("step").unwrap(), (0..150).collect::<Vec<i64>>());
+        let names: Vec<String> =
+            m.df.get_column_names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        assert_eq!(names, column_names(&layout));
+        assert!(m.f64s("pred_std").unwrap().iter().all(|v| v.is_finite()));
+        assert!(run.join("config.toml").exists() && run.join("index.html").exists());
+        assert!(!run.join("metrics.parquet.tmp").exists());
+    }
+    let index = std::fs::read_to_string(root.join("index.html")).unwrap();
+    assert!(index.contains("<svg") && index.contains("smoke"));
+
+    // A second invocation finds every run complete and only rebuilds the report.
+    let again = harness(&["sweep", "experiments/smoke.toml", "--out", out, "--dry-run"]);
+    assert!(
+        stdout(&again).contains("4 done, 0 to run"),
+        "{}",
+        stdout(&again)
+    );
+    let report = harness(&["report", root.to_str().unwrap()]);
+    assert!(report.status.success(), "{}", stderr(&report));
+}
+
+#[test]
+fn overrides_change_the_grid_and_dry_run_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let o = harness(&[
+        "sweep",
+        "experiments/smoke.toml",
+        "--out",
+        out,
+        "--dry-run",
+        "sweep.grid.optim.lr=[0.01, 0.02, 0.03]",
+        "train.steps=10",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.starts_with("12 runs"), "{text}");
+    assert!(text.contains("optim.lr=0.03"), "{text}");
+    assert!(!tmp.path().join("smoke").exists());
+}
