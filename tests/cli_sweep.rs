@@ -102,3 +102,51 @@ fn overrides_change_the_grid_and_dry_run_writes_nothing() {
     assert!(text.contains("optim.lr=0.03"), "{text}");
     assert!(!tmp.path().join("smoke").exists());
 }
+
+#[test]
+fn a_diverging_and_a_panicking_run_are_recorded_and_the_sweep_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let o = harness(&[
+        "sweep",
+        "experiments/smoke.toml",
+        "--out",
+        out,
+        "train.steps=60",
+        "sweep.grid.seed=[0]",
+        "sweep.grid.loss.phi=[100.0]",
+        r#"sweep.grid.train.fault=["nan@20", "panic@30", "nan@100"]"#,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(tmp.path().join("smoke/summary.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    let row = |fault: &str| {
+        *rows
+            .iter()
+            .find(|r| r.contains(fault))
+            .unwrap_or_else(|| panic!("{fault}: {csv}"))
+    };
+    assert!(row("nan@20").contains(",diverged,"), "{csv}");
+    assert!(row("nan@20").contains("non-finite at step 20"), "{csv}");
+    assert!(row("panic@30").contains(",failed,"), "{csv}");
+    assert!(
+        row("panic@30").contains("injected panic at step 30"),
+        "{csv}"
+    );
+    // The fault lies past the last step: this run finishes normally.
+    assert!(
+        row("nan@100").contains(",ok,") || row("nan@100").contains(",collapsed,"),
+        "{csv}"
+    );
+    // The diverged run keeps its metrics up to and including the bad step.
+    let id = row("nan@20").split(',').next().unwrap();
+    let m = MetricsTable::read(
+        &tmp.path()
+            .join("smoke/runs")
+            .join(id)
+            .join("metrics.parquet"),
+    )
+    .unwrap();
+    assert_eq!(m.rows(), 21);
+}

@@ -91,6 +91,7 @@ pub struct RawTrain {
     pub steps: Option<u64>,        // optimizer steps per run
     pub batch_size: Option<usize>, // sequences per step
     pub max_wall_s: Option<f64>,   // stop a run (status "stopped") after this many seconds
+    pub fault: Option<String>,     // testing only: "nan@STEP" or "panic@STEP" injects a failure
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -132,12 +132,42 @@ pub enum Schedule {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrainConfig {
     pub steps: u64,
     pub batch_size: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_wall_s: Option<f64>,
+    /// Injected failure, for testing how sweeps record them: `nan@STEP` or `panic@STEP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+}
+
+/// A failure injected at a step (`train.fault`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The loss becomes NaN at this step.
+    Nan(u64),
+    /// Training panics at this step.
+    Panic(u64),
+}
+
+impl Fault {
+    pub fn parse(text: &str) -> Option<Fault> {
+        let (kind, step) = text.split_once('@')?;
+        let step = step.parse().ok()?;
+        match kind {
+            "nan" => Some(Fault::Nan(step)),
+            "panic" => Some(Fault::Panic(step)),
+            _ => None,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn fault(&self) -> Option<Fault> {
+        self.fault.as_deref().and_then(Fault::parse)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -456,9 +486,18 @@ fn resolve_train(t: &RawTrain) -> Result<TrainConfig, KeyError> {
         Some(v) => Some(positive("train.max_wall_s", v)?),
         None => None,
     };
+    if let Some(f) = &t.fault {
+        if Fault::parse(f).is_none() {
+            return err(
+                "train.fault",
+                format!("must be \"nan@STEP\" or \"panic@STEP\" but got \"{f}\""),
+            );
+        }
+    }
     Ok(TrainConfig {
         steps: at_least("train.steps", t.steps.unwrap_or(2000), 1)?,
         batch_size: at_least("train.batch_size", t.batch_size.unwrap_or(1) as u64, 1)? as usize,
         max_wall_s,
+        fault: t.fault.clone(),
     })
 }

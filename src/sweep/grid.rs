@@ -67,3 +67,96 @@ pub fn expand(exp: &Experiment) -> Result<Vec<RunSpec>> {
     }
     Ok(runs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn exp(text: &str, overrides: &[&str]) -> Experiment {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("g.toml");
+        std::fs::write(&p, text).unwrap();
+        let ov: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        Experiment::load(Path::new(&p), &ov).unwrap()
+    }
+
+    #[test]
+    fn cartesian_product_in_grid_order_first_key_outermost() {
+        let e = exp(
+            "[sweep.grid]\n\"loss.phi\" = [0.0, 100.0]\nseed = [1, 2, 3]\n",
+            &[],
+        );
+        let runs = expand(&e).unwrap();
+        let cells: Vec<Vec<String>> = runs
+            .iter()
+            .map(|r| r.swept.iter().map(|(_, v)| v.clone()).collect())
+            .collect();
+        let want = [
+            ["0.0", "1"],
+            ["0.0", "2"],
+            ["0.0", "3"],
+            ["100.0", "1"],
+            ["100.0", "2"],
+            ["100.0", "3"],
+        ];
+        assert_eq!(cells, want.map(|c| c.map(String::from).to_vec()).to_vec());
+        assert_eq!(runs[4].config.seed, 2);
+        assert_eq!(
+            runs[4].config.loss,
+            crate::config::resolved::Loss::MseSumMinusStd { phi: 100.0 }
+        );
+    }
+
+    #[test]
+    fn nested_and_quoted_grid_keys_are_the_same_axis() {
+        let a = exp("[sweep.grid]\n\"optim.lr\" = [0.1, 0.2]\n", &[]);
+        let b = exp("[sweep.grid]\noptim.lr = [0.1, 0.2]\n", &[]);
+        assert_eq!(expand(&a).unwrap(), expand(&b).unwrap());
+    }
+
+    #[test]
+    fn run_id_depends_only_on_the_resolved_config() {
+        // The same settings get the same id whether they come from the grid, the base config,
+        // an override or a default.
+        let from_grid = expand(&exp("[sweep.grid]\n\"optim.lr\" = [0.01, 0.02]\n", &[])).unwrap();
+        let from_base = expand(&exp("[optim]\nlr = 0.02\n", &[])).unwrap();
+        let from_override = expand(&exp("", &["optim.lr=0.02"])).unwrap();
+        assert_eq!(from_grid[1].id, from_base[0].id);
+        assert_eq!(from_base[0].id, from_override[0].id);
+        assert_ne!(from_grid[0].id, from_grid[1].id);
+        let default_lr = expand(&exp("[optim]\nlr = 5e-4\n", &[])).unwrap();
+        let implicit = expand(&exp("", &[])).unwrap();
+        assert_eq!(default_lr[0].id, implicit[0].id);
+        assert_eq!(implicit[0].id.len(), 10);
+        assert!(implicit[0].id.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(run_id(&implicit[0].config_toml), implicit[0].id);
+    }
+
+    #[test]
+    fn overrides_replace_and_add_grid_axes() {
+        let e = exp(
+            "[sweep.grid]\nseed = [0, 1]\n",
+            &["sweep.grid.seed=[5]", "sweep.grid.optim.lr=[0.1, 0.2, 0.3]"],
+        );
+        let runs = expand(&e).unwrap();
+        assert_eq!(runs.len(), 3);
+        assert!(runs.iter().all(|r| r.config.seed == 5));
+    }
+
+    #[test]
+    fn no_grid_is_one_run() {
+        let runs = expand(&exp("[train]\nsteps = 7\n", &[])).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert!(runs[0].swept.is_empty());
+        assert_eq!(runs[0].config.train.steps, 7);
+    }
+
+    #[test]
+    fn cells_that_resolve_to_the_same_run_are_rejected() {
+        // An integer and a float are different TOML values but the same learning rate.
+        let e = exp("[sweep.grid]\n\"optim.lr\" = [1, 1.0]\n", &[]);
+        let err = format!("{:#}", expand(&e).unwrap_err());
+        assert!(err.contains("same run"), "{err}");
+    }
+}

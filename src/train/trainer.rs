@@ -11,7 +11,7 @@ use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::resolved::{DataConfig, RunConfig};
+use crate::config::resolved::{DataConfig, Fault, RunConfig};
 use crate::data::batch::{collate, Batch, Sampler};
 use crate::data::synthetic::{generate, SyntheticSpec};
 use crate::data::Sequence;
@@ -137,6 +137,16 @@ impl Trainer {
                 &fwd.preds,
                 &Tensor::new(labels.as_slice(), &Device::Cpu)?,
             )?;
+            let parts = match cfg.train.fault() {
+                Some(Fault::Nan(at)) if at == step as u64 => LossParts {
+                    total: (&parts.total * f64::NAN)?,
+                    ..parts
+                },
+                Some(Fault::Panic(at)) if at == step as u64 => {
+                    panic!("injected panic at step {step} (train.fault)")
+                }
+                _ => parts,
+            };
             let grads = parts.total.backward()?;
 
             let mut rec = forward_stats(&fwd, &parts, &labels)?;
