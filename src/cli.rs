@@ -6,6 +6,11 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+use crate::config::resolved::DetectConfig;
+use crate::detect::collapse::{detect, Finding};
+use crate::detect::diagnose::{diagnose, Diagnosis};
+use crate::error::bad_input;
+use crate::metrics::log::{read_log, Log};
 use crate::report::build::build;
 use crate::summary::Status;
 use crate::sweep::files::SweepDir;
@@ -47,6 +52,30 @@ pub enum Command {
         #[arg(value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    /// Run the collapse detector (and, where the columns allow, the diagnosis) on any per-step
+    /// log, e.g. one a PyTorch script wrote every 100 steps.
+    Detect {
+        /// A .csv (with a header) or .parquet file.
+        file: PathBuf,
+        /// Column with the optimizer step; without it, the row index is the step.
+        #[arg(long)]
+        step_col: Option<String>,
+        /// Column with the standard deviation of the predictions.
+        #[arg(long, default_value = "pred_std")]
+        std_col: String,
+        /// Print one JSON object instead of a sentence.
+        #[arg(long)]
+        json: bool,
+        /// pred_std at or below this counts as collapsed…
+        #[arg(long, default_value_t = DetectConfig::default().abs_floor)]
+        abs_floor: f64,
+        /// …or at or below this share of its running peak.
+        #[arg(long, default_value_t = DetectConfig::default().rel_floor)]
+        rel_floor: f64,
+        /// Steps below the floor before it counts as a collapse (counted in steps, not rows).
+        #[arg(long, default_value_t = DetectConfig::default().patience)]
+        patience: u64,
+    },
     /// Rebuild every page and the summary of a sweep folder from its files.
     Report {
         /// A sweep folder, e.g. reports/phi_grid.
@@ -57,38 +86,30 @@ pub enum Command {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Sweep {
-            experiment,
-            out,
-            jobs,
-            resume: _,
-            force,
-            dry_run,
-            overrides,
-        } => {
+        Command::Sweep { experiment, out, jobs, resume: _, force, dry_run, overrides } => {
             let jobs = match jobs {
-                Some(0) => {
-                    return Err(crate::error::bad_input(
-                        "--jobs: must be at least 1 but got 0",
-                    ))
-                }
+                Some(0) => return Err(crate::error::bad_input("--jobs: must be at least 1 but got 0")),
                 Some(n) => n,
-                None => std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1),
+                None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             };
-            let opts = SweepOptions {
-                experiment,
-                out,
-                jobs,
-                overrides,
-                force,
-                dry_run,
-            };
+            let opts = SweepOptions { experiment, out, jobs, overrides, force, dry_run };
             let stop = AtomicBool::new(false);
             if let Some(outcome) = sweep(&opts, &stop)? {
                 print_counts(&outcome.summaries);
                 println!("report: {}", outcome.dir.root.join("index.html").display());
+            }
+            Ok(())
+        }
+        Command::Detect { file, step_col, std_col, json, abs_floor, rel_floor, patience } => {
+            let params = detect_params(abs_floor, rel_floor, patience)?;
+            let required = step_col.is_some();
+            let log = read_log(&file, step_col.as_deref().unwrap_or("step"), required, &std_col)?;
+            let finding = detect(&log.steps, &log.pred_std, &params);
+            let diagnosis = diagnose(&log.table, &log.steps, &finding)?;
+            if json {
+                println!("{}", detect_json(&log, &finding, &diagnosis));
+            } else {
+                println!("{}: {}", file.display(), verdict(&log, &finding, &diagnosis));
             }
             Ok(())
         }
@@ -119,4 +140,63 @@ fn print_counts(rows: &[crate::summary::RunSummary]) {
         count(Status::Failed),
         count(Status::Stopped)
     );
+}
+
+fn detect_params(abs_floor: f64, rel_floor: f64, patience: u64) -> Result<DetectConfig> {
+    if !(abs_floor.is_finite() && abs_floor >= 0.0) {
+        return Err(bad_input(format!("--abs-floor: must be >= 0 but got {abs_floor}")));
+    }
+    if !(0.0..=1.0).contains(&rel_floor) {
+        return Err(bad_input(format!("--rel-floor: must be in [0, 1] but got {rel_floor}")));
+    }
+    if patience == 0 {
+        return Err(bad_input("--patience: must be at least 1 but got 0"));
+    }
+    Ok(DetectConfig { abs_floor, rel_floor, patience })
+}
+
+/// JSON numbers cannot be NaN/Inf: those become null.
+fn num(x: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+fn detect_json(log: &Log, f: &Finding, d: &Diagnosis) -> serde_json::Value {
+    serde_json::json!({
+        "collapsed": f.collapsed(),
+        "collapse_step": f.collapse_step,
+        "recovered": f.recovered,
+        "recovery_step": f.recovery_step,
+        "n_collapses": f.n_collapses,
+        "dips": f.dips.len(),
+        "peak_std": num(f.peak_std),
+        "final_std": num(f.final_std),
+        "floor": num(f.floor),
+        "rows": log.steps.len(),
+        "first_step": log.steps.first(),
+        "last_step": log.steps.last(),
+        "cause": d.cause.as_str(),
+        "first_dead_layer": d.first_dead_layer,
+        "dead_step": d.dead_step,
+        "diagnosis": d.text,
+    })
+}
+
+fn verdict(log: &Log, f: &Finding, d: &Diagnosis) -> String {
+    let span = format!(
+        "{} rows, steps {}..{}",
+        log.steps.len(),
+        log.steps.first().copied().unwrap_or_default(),
+        log.steps.last().copied().unwrap_or_default()
+    );
+    match f.collapse_step {
+        Some(s) => format!(
+            "COLLAPSED at step {s} (peak std {:.3e}, floor {:.3e}, final {:.3e}){}; {} [{span}]",
+            f.peak_std,
+            f.floor,
+            f.final_std,
+            if f.recovered { ", recovered" } else { ", never recovered" },
+            d.text
+        ),
+        None => format!("no collapse (peak std {:.3e}, final {:.3e}); {} [{span}]", f.peak_std, f.final_std, d.text),
+    }
 }

@@ -5,11 +5,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use anyhow::{Context, Result};
-use polars::prelude::{Column, CsvWriter, DataFrame, ParquetWriter, SerWriter};
+use polars::prelude::{Column, CsvWriter, DataFrame, NamedFrom, ParquetWriter, SerWriter, Series};
 
 use crate::config::resolve_table;
 use crate::detect::collapse::{detect, normalize};
-use crate::detect::diagnose::diagnose;
+use crate::detect::diagnose::{diagnose, Diagnosis};
 use crate::metrics::reader::MetricsTable;
 use crate::sweep::files::{write_atomic, ManifestRun, SweepDir};
 
@@ -69,7 +69,8 @@ pub struct RunSummary {
     pub status: Status,
     pub collapse_step: Option<i64>,
     pub recovered: bool,
-    pub diagnosis: String,
+    /// The mechanism, its evidence and a one-line text.
+    pub diagnosis: Diagnosis,
     pub peak_pred_std: f64,
     pub final_pred_std: f64,
     pub steps_done: i64,
@@ -82,25 +83,19 @@ pub struct RunSummary {
 pub fn summarize(dir: &SweepDir, run: &ManifestRun) -> Result<(RunSummary, Option<MetricsTable>)> {
     let result = dir.read_result(&run.id)?;
     let config_path = dir.config(&run.id);
-    let text = std::fs::read_to_string(&config_path)
-        .with_context(|| format!("reading {}", config_path.display()))?;
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("parsing {}", config_path.display()))?;
-    let config = resolve_table(&table)
-        .map_err(|e| anyhow::anyhow!("{}: {}: {}", config_path.display(), e.key, e.msg))?;
+    let text = std::fs::read_to_string(&config_path).with_context(|| format!("reading {}", config_path.display()))?;
+    let table: toml::Table = toml::from_str(&text).with_context(|| format!("parsing {}", config_path.display()))?;
+    let config =
+        resolve_table(&table).map_err(|e| anyhow::anyhow!("{}: {}: {}", config_path.display(), e.key, e.msg))?;
     let metrics_path = dir.metrics(&run.id);
-    let metrics = if metrics_path.exists() {
-        Some(MetricsTable::read(&metrics_path)?)
-    } else {
-        None
-    };
+    let metrics = if metrics_path.exists() { Some(MetricsTable::read(&metrics_path)?) } else { None };
     let mut s = RunSummary {
         run_id: run.id.clone(),
         swept: run.swept.clone(),
         status: Status::Failed,
         collapse_step: None,
         recovered: false,
-        diagnosis: result.reason.clone(),
+        diagnosis: Diagnosis { text: result.reason.clone(), ..Diagnosis::default() },
         peak_pred_std: f64::NAN,
         final_pred_std: f64::NAN,
         steps_done: result.steps_done,
@@ -110,10 +105,9 @@ pub fn summarize(dir: &SweepDir, run: &ManifestRun) -> Result<(RunSummary, Optio
         if m.rows() > 0 {
             let (steps, std) = normalize(&m.i64s("step")?, &m.f64s("pred_std")?);
             let f = detect(&steps, &std, &config.detect);
-            let diverged = (result.ending == "diverged").then_some(result.reason.as_str());
-            s.diagnosis = diagnose(m, &f, diverged)?;
-            if result.ending == "failed" {
-                s.diagnosis = format!("{}; {}", result.reason, s.diagnosis);
+            s.diagnosis = diagnose(m, &steps, &f)?;
+            if result.ending != "finished" {
+                s.diagnosis.text = format!("{}; {}", result.reason, s.diagnosis.text);
             }
             s.collapse_step = f.collapse_step;
             s.recovered = f.recovered;
@@ -135,70 +129,50 @@ pub fn summarize(dir: &SweepDir, run: &ManifestRun) -> Result<(RunSummary, Optio
 pub fn write_summary(dir: &SweepDir, swept_keys: &[String], rows: &[RunSummary]) -> Result<()> {
     let mut df = summary_frame(swept_keys, rows)?;
     let mut parquet = Vec::new();
-    ParquetWriter::new(&mut parquet)
-        .finish(&mut df)
-        .context("encoding summary.parquet")?;
+    ParquetWriter::new(&mut parquet).finish(&mut df).context("encoding summary.parquet")?;
     write_atomic(&dir.root.join("summary.parquet"), &parquet)?;
     let mut csv = Vec::new();
-    CsvWriter::new(&mut csv)
-        .include_header(true)
-        .finish(&mut df)
-        .context("encoding summary.csv")?;
+    CsvWriter::new(&mut csv).include_header(true).finish(&mut df).context("encoding summary.csv")?;
     write_atomic(&dir.root.join("summary.csv"), &csv)
 }
 
 fn summary_frame(swept_keys: &[String], rows: &[RunSummary]) -> Result<DataFrame> {
-    let mut cols = vec![Column::new(
-        "run_id".into(),
-        rows.iter().map(|r| r.run_id.clone()).collect::<Vec<_>>(),
-    )];
+    let mut cols = vec![column("run_id", rows, |r| r.run_id.clone())];
     for key in swept_keys {
-        let values: Vec<Option<String>> = rows
-            .iter()
-            .map(|r| {
-                r.swept
-                    .iter()
-                    .find(|(k, _)| k == key)
-                    .map(|(_, v)| v.clone())
-            })
-            .collect();
+        let values: Vec<Option<String>> =
+            rows.iter().map(|r| r.swept.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())).collect();
         cols.push(typed_column(key, &values));
     }
     cols.extend([
-        Column::new(
-            "status".into(),
-            rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "collapse_step".into(),
-            rows.iter().map(|r| r.collapse_step).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "recovered".into(),
-            rows.iter().map(|r| r.recovered).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "diagnosis".into(),
-            rows.iter().map(|r| r.diagnosis.clone()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "peak_pred_std".into(),
-            rows.iter().map(|r| r.peak_pred_std).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "final_pred_std".into(),
-            rows.iter().map(|r| r.final_pred_std).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "steps_done".into(),
-            rows.iter().map(|r| r.steps_done).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "wall_s".into(),
-            rows.iter().map(|r| r.wall_s).collect::<Vec<_>>(),
-        ),
+        column("status", rows, |r| r.status.as_str()),
+        column("collapse_step", rows, |r| r.collapse_step),
+        column("recovered", rows, |r| r.recovered),
+        column("diagnosis", rows, |r| r.diagnosis.text.clone()),
+        column("peak_pred_std", rows, |r| r.peak_pred_std),
+        column("final_pred_std", rows, |r| r.final_pred_std),
+        column("steps_done", rows, |r| r.steps_done),
+        column("wall_s", rows, |r| r.wall_s),
+        column("cause", rows, |r| r.diagnosis.cause.as_str()),
+        column("first_dead_layer", rows, |r| r.diagnosis.first_dead_layer.clone()),
+        column("dead_step", rows, |r| r.diagnosis.dead_step),
+        column("pred_constant", rows, |r| r.diagnosis.pred_constant),
+        column("bias_output", rows, |r| r.diagnosis.bias_output),
+        column("label_mean", rows, |r| r.diagnosis.label_mean),
+        column("spike_step", rows, |r| r.diagnosis.spike_step),
+        column("spike_ratio", rows, |r| r.diagnosis.spike_ratio),
+        column("saturated_frac", rows, |r| r.diagnosis.saturated_frac),
+        column("diverged_step", rows, |r| r.diagnosis.diverged_step),
     ]);
     Ok(DataFrame::new(rows.len(), cols)?)
+}
+
+/// One summary column from a field of every row.
+fn column<T, F>(name: &str, rows: &[RunSummary], get: F) -> Column
+where
+    F: Fn(&RunSummary) -> T,
+    Series: NamedFrom<Vec<T>, [T]>,
+{
+    Column::new(name.into(), rows.iter().map(get).collect::<Vec<T>>())
 }
 
 /// A swept column as integers, floats or booleans when every value parses so, else text.
@@ -207,27 +181,15 @@ fn typed_column(key: &str, values: &[Option<String>]) -> Column {
     if present().all(|v| v.parse::<i64>().is_ok()) {
         Column::new(
             key.into(),
-            values
-                .iter()
-                .map(|v| v.as_ref().map(|v| v.parse::<i64>().unwrap()))
-                .collect::<Vec<_>>(),
+            values.iter().map(|v| v.as_ref().map(|v| v.parse::<i64>().unwrap())).collect::<Vec<_>>(),
         )
     } else if present().all(|v| v.parse::<f64>().is_ok()) {
         Column::new(
             key.into(),
-            values
-                .iter()
-                .map(|v| v.as_ref().map(|v| v.parse::<f64>().unwrap()))
-                .collect::<Vec<_>>(),
+            values.iter().map(|v| v.as_ref().map(|v| v.parse::<f64>().unwrap())).collect::<Vec<_>>(),
         )
     } else if present().all(|v| v == "true" || v == "false") {
-        Column::new(
-            key.into(),
-            values
-                .iter()
-                .map(|v| v.as_ref().map(|v| v == "true"))
-                .collect::<Vec<_>>(),
-        )
+        Column::new(key.into(), values.iter().map(|v| v.as_ref().map(|v| v == "true")).collect::<Vec<_>>())
     } else {
         Column::new(key.into(), values.to_vec())
     }

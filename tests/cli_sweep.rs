@@ -11,21 +11,12 @@ use polars::prelude::{ParquetReader, SerReader};
 fn smoke_sweep_writes_metrics_summary_and_report() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
-    let o = harness(&[
-        "sweep",
-        "experiments/smoke.toml",
-        "--out",
-        out,
-        "--jobs",
-        "2",
-    ]);
+    let o = harness(&["sweep", "experiments/smoke.toml", "--out", out, "--jobs", "2"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("4 runs"), "{}", stdout(&o));
     let root = tmp.path().join("smoke");
 
-    let summary = ParquetReader::new(std::fs::File::open(root.join("summary.parquet")).unwrap())
-        .finish()
-        .unwrap();
+    let summary = ParquetReader::new(std::fs::File::open(root.join("summary.parquet")).unwrap()).finish().unwrap();
     assert_eq!(summary.height(), 4, "one summary row per run");
     for col in [
         "run_id",
@@ -46,12 +37,8 @@ fn smoke_sweep_writes_metrics_summary_and_report() {
     assert_eq!(csv.lines().count(), 5, "header + 4 rows");
 
     let layout = RecordLayout {
-        groups: ["encoder", "head_0", "head_1", "head_2", "head_3"]
-            .map(String::from)
-            .to_vec(),
-        layers: ["encoder_out", "head_0", "head_1", "head_2"]
-            .map(String::from)
-            .to_vec(),
+        groups: ["encoder", "head_0", "head_1", "head_2", "head_3"].map(String::from).to_vec(),
+        layers: ["encoder_out", "head_0", "head_1", "head_2"].map(String::from).to_vec(),
     };
     let ids = summary.column("run_id").unwrap().str().unwrap().clone();
     for id in ids.iter().flatten() {
@@ -59,11 +46,7 @@ fn smoke_sweep_writes_metrics_summary_and_report() {
         let m = MetricsTable::read(&run.join("metrics.parquet")).unwrap();
         assert_eq!(m.rows(), 150, "one row per step");
         assert_eq!(m.i64s("step").unwrap(), (0..150).collect::<Vec<i64>>());
-        let names: Vec<String> =
-            m.df.get_column_names()
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let names: Vec<String> = m.df.get_column_names().iter().map(|s| s.to_string()).collect();
         assert_eq!(names, column_names(&layout));
         assert!(m.f64s("pred_std").unwrap().iter().all(|v| v.is_finite()));
         assert!(run.join("config.toml").exists() && run.join("index.html").exists());
@@ -74,11 +57,7 @@ fn smoke_sweep_writes_metrics_summary_and_report() {
 
     // A second invocation finds every run complete and only rebuilds the report.
     let again = harness(&["sweep", "experiments/smoke.toml", "--out", out, "--dry-run"]);
-    assert!(
-        stdout(&again).contains("4 done, 0 to run"),
-        "{}",
-        stdout(&again)
-    );
+    assert!(stdout(&again).contains("4 done, 0 to run"), "{}", stdout(&again));
     let report = harness(&["report", root.to_str().unwrap()]);
     assert!(report.status.success(), "{}", stderr(&report));
 }
@@ -121,32 +100,15 @@ fn a_diverging_and_a_panicking_run_are_recorded_and_the_sweep_goes_on() {
     let csv = std::fs::read_to_string(tmp.path().join("smoke/summary.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().skip(1).collect();
     assert_eq!(rows.len(), 3, "{csv}");
-    let row = |fault: &str| {
-        *rows
-            .iter()
-            .find(|r| r.contains(fault))
-            .unwrap_or_else(|| panic!("{fault}: {csv}"))
-    };
+    let row = |fault: &str| *rows.iter().find(|r| r.contains(fault)).unwrap_or_else(|| panic!("{fault}: {csv}"));
     assert!(row("nan@20").contains(",diverged,"), "{csv}");
     assert!(row("nan@20").contains("non-finite at step 20"), "{csv}");
     assert!(row("panic@30").contains(",failed,"), "{csv}");
-    assert!(
-        row("panic@30").contains("injected panic at step 30"),
-        "{csv}"
-    );
+    assert!(row("panic@30").contains("injected panic at step 30"), "{csv}");
     // The fault lies past the last step: this run finishes normally.
-    assert!(
-        row("nan@100").contains(",ok,") || row("nan@100").contains(",collapsed,"),
-        "{csv}"
-    );
+    assert!(row("nan@100").contains(",ok,") || row("nan@100").contains(",collapsed,"), "{csv}");
     // The diverged run keeps its metrics up to and including the bad step.
     let id = row("nan@20").split(',').next().unwrap();
-    let m = MetricsTable::read(
-        &tmp.path()
-            .join("smoke/runs")
-            .join(id)
-            .join("metrics.parquet"),
-    )
-    .unwrap();
+    let m = MetricsTable::read(&tmp.path().join("smoke/runs").join(id).join("metrics.parquet")).unwrap();
     assert_eq!(m.rows(), 21);
 }

@@ -27,22 +27,14 @@ fn config(extra: &str) -> RunConfig {
 }
 
 fn seq(tokens: &[u32], labels: &[f32], domains: &[i32]) -> Sequence {
-    Sequence {
-        tokens: tokens.to_vec(),
-        labels: labels.to_vec(),
-        domains: domains.to_vec(),
-    }
+    Sequence { tokens: tokens.to_vec(), labels: labels.to_vec(), domains: domains.to_vec() }
 }
 
 #[test]
 fn every_parameter_gets_a_nonzero_gradient_on_the_first_step() {
     let cfg = config("");
     let model = Model::new(&cfg.model, 3, &Device::Cpu).unwrap();
-    let a = seq(
-        &[3, 7, 1, 9, 4, 4, 2],
-        &[0.0, 0.5, 0.9, 0.0, 0.1, 0.0, 0.3],
-        &[0, 0, 0, -1, 0, 0, 0],
-    );
+    let a = seq(&[3, 7, 1, 9, 4, 4, 2], &[0.0, 0.5, 0.9, 0.0, 0.1, 0.0, 0.3], &[0, 0, 0, -1, 0, 0, 0]);
     let b = seq(&[5, 6, 8], &[0.2, 0.0, 0.7], &[0, 0, 0]);
     let batch = collate(&[&a, &b]);
     let mut drop = Dropout::new(ChaCha8Rng::seed_from_u64(0));
@@ -52,48 +44,25 @@ fn every_parameter_gets_a_nonzero_gradient_on_the_first_step() {
     let grads = parts.total.backward().unwrap();
     let mut checked = 0;
     for p in &model.params.params {
-        let g = grads
-            .get(p.var.as_tensor())
-            .unwrap_or_else(|| panic!("{} got no gradient", p.name));
-        let norm = g
-            .sqr()
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let g = grads.get(p.var.as_tensor()).unwrap_or_else(|| panic!("{} got no gradient", p.name));
+        let norm = g.sqr().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
         assert!(norm > 0.0, "{} has an all-zero gradient", p.name);
         checked += 1;
     }
     // embeddings (3 + LayerNorm 2) + 2 layers × 16 tensors + head 4 layers × 2
     assert_eq!(checked, 5 + 2 * 16 + 8);
-    assert!(model
-        .params
-        .get("encoder.layer.1.attention.self.query.weight")
-        .is_some());
-    assert!(model
-        .params
-        .get("encoder.layer.0.attention.self.key.bias")
-        .is_some());
+    assert!(model.params.get("encoder.layer.1.attention.self.query.weight").is_some());
+    assert!(model.params.get("encoder.layer.0.attention.self.key.bias").is_some());
 }
 
 /// Loss and statistics of one batch with dropout off.
-fn eval(
-    model: &Model,
-    cfg: &RunConfig,
-    seqs: &[&Sequence],
-) -> (Vec<f32>, f64, harness::metrics::record::StepRecord) {
+fn eval(model: &Model, cfg: &RunConfig, seqs: &[&Sequence]) -> (Vec<f32>, f64, harness::metrics::record::StepRecord) {
     let batch = collate(seqs);
     let mut drop = Dropout::new(ChaCha8Rng::seed_from_u64(0));
     drop.train = false;
     let fwd = model.forward(&tensors(&batch).unwrap(), &mut drop).unwrap();
     let labels = batch.kept_labels();
-    let parts = loss::compute(
-        &cfg.loss,
-        &fwd.preds,
-        &Tensor::new(labels.as_slice(), &Device::Cpu).unwrap(),
-    )
-    .unwrap();
+    let parts = loss::compute(&cfg.loss, &fwd.preds, &Tensor::new(labels.as_slice(), &Device::Cpu).unwrap()).unwrap();
     let rec = forward_stats(&fwd, &parts, &labels).unwrap();
     (fwd.preds.to_vec1().unwrap(), rec.loss, rec)
 }
@@ -102,19 +71,11 @@ fn eval(
 fn padding_and_masked_domains_change_nothing() {
     let cfg = config("");
     let model = Model::new(&cfg.model, 5, &Device::Cpu).unwrap();
-    let a = seq(
-        &[3, 7, 1, 9, 4],
-        &[0.0, 0.5, 0.9, 0.0, 0.1],
-        &[0, 0, -1, -1, 0],
-    );
+    let a = seq(&[3, 7, 1, 9, 4], &[0.0, 0.5, 0.9, 0.0, 0.1], &[0, 0, -1, -1, 0]);
     let (preds, loss_a, rec_a) = eval(&model, &cfg, &[&a]);
     assert_eq!(preds.len(), 3, "only the 3 loss tokens are predicted");
     // Labels under domain = -1 are not used at all.
-    let a2 = seq(
-        &[3, 7, 1, 9, 4],
-        &[0.0, 0.5, 0.1, 0.7, 0.1],
-        &[0, 0, -1, -1, 0],
-    );
+    let a2 = seq(&[3, 7, 1, 9, 4], &[0.0, 0.5, 0.1, 0.7, 0.1], &[0, 0, -1, -1, 0]);
     let (_, loss_a2, rec_a2) = eval(&model, &cfg, &[&a2]);
     assert_eq!(loss_a, loss_a2);
     assert_eq!(rec_a, rec_a2);
@@ -128,12 +89,7 @@ fn padding_and_masked_domains_change_nothing() {
 
 fn train_once(cfg: &RunConfig, dir: &std::path::Path) -> MetricsTable {
     let toml = cfg.to_toml();
-    let spec = RunSpec {
-        id: run_id(&toml),
-        config: cfg.clone(),
-        config_toml: toml,
-        swept: vec![],
-    };
+    let spec = RunSpec { id: run_id(&toml), config: cfg.clone(), config_toml: toml, swept: vec![] };
     let sweep = SweepDir::new(dir);
     let r = run_one(&sweep, &spec, &AtomicBool::new(false)).unwrap();
     assert_eq!(r.ending, "finished", "{r:?}");
@@ -152,13 +108,7 @@ fn same_config_and_seed_give_identical_metrics_other_seed_differs() {
     let a = train_once(&cfg, &tmp.path().join("a"));
     let b = train_once(&cfg, &tmp.path().join("b"));
     assert_eq!(a.rows(), 30);
-    assert!(
-        comparable(&a).equals_missing(&comparable(&b)),
-        "same seed must give identical metrics"
-    );
+    assert!(comparable(&a).equals_missing(&comparable(&b)), "same seed must give identical metrics");
     let c = train_once(&config("seed = 12"), &tmp.path().join("c"));
-    assert!(
-        !comparable(&a).equals_missing(&comparable(&c)),
-        "another seed must differ"
-    );
+    assert!(!comparable(&a).equals_missing(&comparable(&c)), "another seed must differ");
 }

@@ -42,33 +42,18 @@ impl Experiment {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| bad_input(format!("{file}: cannot read experiment file: {e}")))?;
-        let mut base: Table = toml::from_str(&text).map_err(|e| {
-            bad_input(format!(
-                "{file}: invalid TOML: {}",
-                toml_error_line(&e, &text)
-            ))
-        })?;
+        let mut base: Table = toml::from_str(&text)
+            .map_err(|e| bad_input(format!("{file}: invalid TOML: {}", toml_error_line(&e, &text))))?;
         let sweep = base.remove("sweep");
         let mut grid = parse_sweep(sweep, &file)?;
         for ov in overrides {
-            apply_override(&mut base, &mut grid, ov)
-                .map_err(|m| bad_input(format!("{file}: override {ov:?}: {m}")))?;
+            apply_override(&mut base, &mut grid, ov).map_err(|m| bad_input(format!("{file}: override {ov:?}: {m}")))?;
         }
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         if name.is_empty() {
-            return Err(bad_input(format!(
-                "{file}: cannot take a sweep name from this path"
-            )));
+            return Err(bad_input(format!("{file}: cannot take a sweep name from this path")));
         }
-        let exp = Experiment {
-            name,
-            path: path.to_path_buf(),
-            base,
-            grid,
-        };
+        let exp = Experiment { name, path: path.to_path_buf(), base, grid };
         resolve_table(&exp.base).map_err(|e| bad_input(format!("{file}: {}: {}", e.key, e.msg)))?;
         for axis in &exp.grid {
             for (i, v) in axis.values.iter().enumerate() {
@@ -93,19 +78,14 @@ impl Experiment {
 
 /// Deserialises and validates one run's table; the error names the dotted key.
 pub fn resolve_table(t: &Table) -> Result<RunConfig, KeyError> {
-    let raw: RawConfig =
-        serde_path_to_error::deserialize(Value::Table(t.clone())).map_err(|e| {
-            let key = e.path().to_string();
-            let msg = e.inner().to_string();
-            KeyError {
-                key: if key == "." {
-                    "(top level)".into()
-                } else {
-                    key
-                },
-                msg: msg.lines().next().unwrap_or("").trim_end().to_string(),
-            }
-        })?;
+    let raw: RawConfig = serde_path_to_error::deserialize(Value::Table(t.clone())).map_err(|e| {
+        let key = e.path().to_string();
+        let msg = e.inner().to_string();
+        KeyError {
+            key: if key == "." { "(top level)".into() } else { key },
+            msg: msg.lines().next().unwrap_or("").trim_end().to_string(),
+        }
+    })?;
     RunConfig::resolve(&raw)
 }
 
@@ -122,23 +102,17 @@ fn parse_sweep(sweep: Option<Value>, file: &str) -> Result<Vec<GridAxis>> {
         return Ok(Vec::new());
     };
     let Value::Table(mut sweep) = sweep else {
-        return Err(bad_input(format!(
-            "{file}: sweep: expected a table [sweep]"
-        )));
+        return Err(bad_input(format!("{file}: sweep: expected a table [sweep]")));
     };
     let grid = sweep.remove("grid");
     if let Some(k) = sweep.keys().next() {
-        return Err(bad_input(format!(
-            "{file}: sweep.{k}: unknown key, expected only sweep.grid"
-        )));
+        return Err(bad_input(format!("{file}: sweep.{k}: unknown key, expected only sweep.grid")));
     }
     let Some(grid) = grid else {
         return Ok(Vec::new());
     };
     let Value::Table(grid) = grid else {
-        return Err(bad_input(format!(
-            "{file}: sweep.grid: expected a table of KEY = [values]"
-        )));
+        return Err(bad_input(format!("{file}: sweep.grid: expected a table of KEY = [values]")));
     };
     let mut axes = Vec::new();
     flatten_grid("", grid, &mut axes).map_err(|m| bad_input(format!("{file}: {m}")))?;
@@ -148,11 +122,7 @@ fn parse_sweep(sweep: Option<Value>, file: &str) -> Result<Vec<GridAxis>> {
 /// `[sweep.grid] loss.phi = [...]` nests tables; flatten them back into dotted keys.
 fn flatten_grid(prefix: &str, t: Table, out: &mut Vec<GridAxis>) -> Result<(), String> {
     for (k, v) in t {
-        let key = if prefix.is_empty() {
-            k
-        } else {
-            format!("{prefix}.{k}")
-        };
+        let key = if prefix.is_empty() { k } else { format!("{prefix}.{k}") };
         match v {
             Value::Table(inner) => flatten_grid(&key, inner, out)?,
             Value::Array(values) => out.push(axis(&key, values)?),
@@ -169,46 +139,29 @@ fn flatten_grid(prefix: &str, t: Table, out: &mut Vec<GridAxis>) -> Result<(), S
 
 fn axis(key: &str, values: Vec<Value>) -> Result<GridAxis, String> {
     if values.is_empty() {
-        return Err(format!(
-            "sweep.grid.{key}: expected a non-empty list of values but got []"
-        ));
+        return Err(format!("sweep.grid.{key}: expected a non-empty list of values but got []"));
     }
-    if let Some(v) = values
-        .iter()
-        .find(|v| matches!(v, Value::Array(_) | Value::Table(_)))
-    {
-        return Err(format!(
-            "sweep.grid.{key}: only scalar values can be swept but got {v}"
-        ));
+    if let Some(v) = values.iter().find(|v| matches!(v, Value::Array(_) | Value::Table(_))) {
+        return Err(format!("sweep.grid.{key}: only scalar values can be swept but got {v}"));
     }
     for (i, v) in values.iter().enumerate() {
         if values[..i].contains(v) {
-            return Err(format!(
-                "sweep.grid.{key}: value {} is listed twice",
-                value_text(v)
-            ));
+            return Err(format!("sweep.grid.{key}: value {} is listed twice", value_text(v)));
         }
     }
-    Ok(GridAxis {
-        key: key.to_string(),
-        values,
-    })
+    Ok(GridAxis { key: key.to_string(), values })
 }
 
 fn apply_override(base: &mut Table, grid: &mut Vec<GridAxis>, ov: &str) -> Result<(), String> {
     let (key, text) = ov.split_once('=').ok_or("expected KEY=VALUE")?;
     let key = key.trim();
     if key.is_empty() || key.split('.').any(str::is_empty) {
-        return Err(format!(
-            "bad key {key:?}: expected a dotted path like train.steps"
-        ));
+        return Err(format!("bad key {key:?}: expected a dotted path like train.steps"));
     }
     let value = parse_value(text.trim());
     if let Some(grid_key) = key.strip_prefix("sweep.grid.") {
         let Value::Array(values) = value else {
-            return Err(format!(
-                "sweep.grid.{grid_key}: expected a list like [1, 2]"
-            ));
+            return Err(format!("sweep.grid.{grid_key}: expected a list like [1, 2]"));
         };
         let new = axis(grid_key, values)?;
         match grid.iter_mut().find(|a| a.key == grid_key) {
@@ -226,9 +179,7 @@ fn apply_override(base: &mut Table, grid: &mut Vec<GridAxis>, ov: &str) -> Resul
 /// A value in TOML syntax (`200`, `5e-4`, `[0.1, 0.2]`, `"x"`, `true`), else a bare string.
 fn parse_value(text: &str) -> Value {
     match toml::from_str::<Table>(&format!("v = {text}")) {
-        Ok(mut t) => t
-            .remove("v")
-            .unwrap_or_else(|| Value::String(text.to_string())),
+        Ok(mut t) => t.remove("v").unwrap_or_else(|| Value::String(text.to_string())),
         Err(_) => Value::String(text.to_string()),
     }
 }
@@ -239,9 +190,7 @@ pub fn set_dotted(t: &mut Table, key: &str, value: Value) -> Result<(), String> 
     let last = parts.pop().ok_or("empty key")?;
     let mut cur = t;
     for (i, p) in parts.iter().enumerate() {
-        let entry = cur
-            .entry(p.to_string())
-            .or_insert_with(|| Value::Table(Table::new()));
+        let entry = cur.entry(p.to_string()).or_insert_with(|| Value::Table(Table::new()));
         cur = match entry {
             Value::Table(inner) => inner,
             _ => return Err(format!("{} is a value, not a table", parts[..=i].join("."))),
@@ -255,11 +204,7 @@ pub fn set_dotted(t: &mut Table, key: &str, value: Value) -> Result<(), String> 
 fn toml_error_line(e: &toml::de::Error, text_in: &str) -> String {
     let text = e.to_string();
     let msg = text.lines().last().unwrap_or("").trim();
-    let msg = if msg.is_empty() {
-        text.lines().next().unwrap_or("").trim()
-    } else {
-        msg
-    };
+    let msg = if msg.is_empty() { text.lines().next().unwrap_or("").trim() } else { msg };
     match e.span() {
         Some(span) => {
             let before = &text_in[..span.start.min(text_in.len())];

@@ -29,18 +29,18 @@ pub struct RawConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawModel {
-    pub vocab_size: Option<usize>,  // token ids 0..vocab_size; 0 is padding
-    pub hidden_size: Option<usize>, // ProtBert: 1024
-    pub num_layers: Option<usize>,  // ProtBert: 30
-    pub num_heads: Option<usize>,   // must divide hidden_size
+    pub vocab_size: Option<usize>,        // token ids 0..vocab_size; 0 is padding
+    pub hidden_size: Option<usize>,       // ProtBert: 1024
+    pub num_layers: Option<usize>,        // ProtBert: 30
+    pub num_heads: Option<usize>,         // must divide hidden_size
     pub intermediate_size: Option<usize>, // default 4 × hidden_size
-    pub max_position: Option<usize>, // longest sequence the position table holds
-    pub hidden_dropout: Option<f64>, // BERT's hidden_dropout_prob
-    pub attention_dropout: Option<f64>, // BERT's attention_probs_dropout_prob
-    pub layer_norm_eps: Option<f64>, // BERT's layer_norm_eps
-    pub init_std: Option<f64>,      // BERT's initializer_range
-    pub head_sizes: Option<Vec<usize>>, // hidden ReLU layers of the head; default H/2, H/8, H/16 (at least 8, 4, 4)
-    pub encoder_relu: Option<bool>,     // ReLU on the encoder output, as in the seed
+    pub max_position: Option<usize>,      // longest sequence the position table holds
+    pub hidden_dropout: Option<f64>,      // BERT's hidden_dropout_prob
+    pub attention_dropout: Option<f64>,   // BERT's attention_probs_dropout_prob
+    pub layer_norm_eps: Option<f64>,      // BERT's layer_norm_eps
+    pub init_std: Option<f64>,            // BERT's initializer_range
+    pub head_sizes: Option<Vec<usize>>,   // hidden ReLU layers of the head; default H/2, H/8, H/16 (at least 8, 4, 4)
+    pub encoder_relu: Option<bool>,       // ReLU on the encoder output, as in the seed
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -14,10 +14,7 @@ pub struct KeyError {
 }
 
 fn err<T>(key: &str, msg: impl Into<String>) -> Result<T, KeyError> {
-    Err(KeyError {
-        key: key.to_string(),
-        msg: msg.into(),
-    })
+    Err(KeyError { key: key.to_string(), msg: msg.into() })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -51,14 +48,7 @@ pub struct ModelConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DataConfig {
-    Synthetic {
-        seed: u64,
-        n_train: usize,
-        min_len: usize,
-        max_len: usize,
-        label_density: f64,
-        masked_frac: f64,
-    },
+    Synthetic { seed: u64, n_train: usize, min_len: usize, max_len: usize, label_density: f64, masked_frac: f64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -75,18 +65,8 @@ pub enum Loss {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Optim {
-    Sgd {
-        lr: f64,
-        momentum: f64,
-        weight_decay: f64,
-    },
-    Adamw {
-        lr: f64,
-        beta1: f64,
-        beta2: f64,
-        eps: f64,
-        weight_decay: f64,
-    },
+    Sgd { lr: f64, momentum: f64, weight_decay: f64 },
+    Adamw { lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64 },
 }
 
 impl Optim {
@@ -116,20 +96,9 @@ pub enum Per {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Schedule {
     Constant,
-    Exponential {
-        per: Per,
-        gamma: f64,
-    },
-    Step {
-        per: Per,
-        gamma: f64,
-        step_size: u64,
-    },
-    Cosine {
-        per: Per,
-        t_max: u64,
-        min_lr: f64,
-    },
+    Exponential { per: Per, gamma: f64 },
+    Step { per: Per, gamma: f64, step_size: u64 },
+    Cosine { per: Per, t_max: u64, min_lr: f64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -179,11 +148,7 @@ pub struct DetectConfig {
 
 impl Default for DetectConfig {
     fn default() -> Self {
-        DetectConfig {
-            abs_floor: 1e-4,
-            rel_floor: 1e-3,
-            patience: 100,
-        }
+        DetectConfig { abs_floor: 1e-4, rel_floor: 1e-3, patience: 100 }
     }
 }
 
@@ -224,10 +189,7 @@ fn at_least(key: &str, v: u64, min: u64) -> Result<u64, KeyError> {
 /// Rejects a key that the chosen `kind` would silently ignore.
 fn unused<T>(key: &str, v: &Option<T>, kind_key: &str, kind: &str) -> Result<(), KeyError> {
     match v {
-        Some(_) => err(
-            key,
-            format!("is not used when {kind_key} = \"{kind}\"; remove it"),
-        ),
+        Some(_) => err(key, format!("is not used when {kind_key} = \"{kind}\"; remove it")),
         None => Ok(()),
     }
 }
@@ -242,28 +204,14 @@ impl RunConfig {
         if max_len > model.max_position {
             return err(
                 "data.max_len",
-                format!(
-                    "must be at most model.max_position = {} but got {max_len}",
-                    model.max_position
-                ),
+                format!("must be at most model.max_position = {} but got {max_len}", model.max_position),
             );
         }
         let detect = DetectConfig::default();
         let detect = DetectConfig {
-            abs_floor: non_negative(
-                "detect.abs_floor",
-                raw.detect.abs_floor.unwrap_or(detect.abs_floor),
-            )?,
-            rel_floor: fraction(
-                "detect.rel_floor",
-                raw.detect.rel_floor.unwrap_or(detect.rel_floor),
-                true,
-            )?,
-            patience: at_least(
-                "detect.patience",
-                raw.detect.patience.unwrap_or(detect.patience),
-                1,
-            )?,
+            abs_floor: non_negative("detect.abs_floor", raw.detect.abs_floor.unwrap_or(detect.abs_floor))?,
+            rel_floor: fraction("detect.rel_floor", raw.detect.rel_floor.unwrap_or(detect.rel_floor), true)?,
+            patience: at_least("detect.patience", raw.detect.patience.unwrap_or(detect.patience), 1)?,
         };
         Ok(RunConfig {
             seed: raw.seed.unwrap_or(0),
@@ -287,49 +235,23 @@ fn resolve_model(m: &RawModel) -> Result<ModelConfig, KeyError> {
     let hidden = at_least("model.hidden_size", m.hidden_size.unwrap_or(64) as u64, 1)? as usize;
     let heads = at_least("model.num_heads", m.num_heads.unwrap_or(4) as u64, 1)? as usize;
     if !hidden.is_multiple_of(heads) {
-        return err(
-            "model.num_heads",
-            format!("must divide model.hidden_size = {hidden} but got {heads}"),
-        );
+        return err("model.num_heads", format!("must divide model.hidden_size = {hidden} but got {heads}"));
     }
-    let head_sizes = m.head_sizes.clone().unwrap_or_else(|| {
-        vec![
-            (hidden / 2).max(8),
-            (hidden / 8).max(4),
-            (hidden / 16).max(4),
-        ]
-    });
+    let head_sizes =
+        m.head_sizes.clone().unwrap_or_else(|| vec![(hidden / 2).max(8), (hidden / 8).max(4), (hidden / 16).max(4)]);
     if let Some(i) = head_sizes.iter().position(|&s| s == 0) {
-        return err(
-            &format!("model.head_sizes[{i}]"),
-            "must be at least 1 but got 0",
-        );
+        return err(&format!("model.head_sizes[{i}]"), "must be at least 1 but got 0");
     }
     Ok(ModelConfig {
         vocab_size: at_least("model.vocab_size", m.vocab_size.unwrap_or(30) as u64, 2)? as usize,
         hidden_size: hidden,
         num_layers: at_least("model.num_layers", m.num_layers.unwrap_or(2) as u64, 1)? as usize,
         num_heads: heads,
-        intermediate_size: at_least(
-            "model.intermediate_size",
-            m.intermediate_size.unwrap_or(4 * hidden) as u64,
-            1,
-        )? as usize,
-        max_position: at_least(
-            "model.max_position",
-            m.max_position.unwrap_or(512) as u64,
-            1,
-        )? as usize,
-        hidden_dropout: fraction(
-            "model.hidden_dropout",
-            m.hidden_dropout.unwrap_or(0.1),
-            false,
-        )?,
-        attention_dropout: fraction(
-            "model.attention_dropout",
-            m.attention_dropout.unwrap_or(0.1),
-            false,
-        )?,
+        intermediate_size: at_least("model.intermediate_size", m.intermediate_size.unwrap_or(4 * hidden) as u64, 1)?
+            as usize,
+        max_position: at_least("model.max_position", m.max_position.unwrap_or(512) as u64, 1)? as usize,
+        hidden_dropout: fraction("model.hidden_dropout", m.hidden_dropout.unwrap_or(0.1), false)?,
+        attention_dropout: fraction("model.attention_dropout", m.attention_dropout.unwrap_or(0.1), false)?,
         layer_norm_eps: positive("model.layer_norm_eps", m.layer_norm_eps.unwrap_or(1e-12))?,
         init_std: positive("model.init_std", m.init_std.unwrap_or(0.02))?,
         head_sizes,
@@ -340,20 +262,12 @@ fn resolve_model(m: &RawModel) -> Result<ModelConfig, KeyError> {
 fn resolve_data(d: &RawData) -> Result<DataConfig, KeyError> {
     match d.kind.as_deref().unwrap_or("synthetic") {
         "synthetic" => {}
-        other => {
-            return err(
-                "data.kind",
-                format!("must be \"synthetic\" but got \"{other}\""),
-            )
-        }
+        other => return err("data.kind", format!("must be \"synthetic\" but got \"{other}\"")),
     }
     let min_len = at_least("data.min_len", d.min_len.unwrap_or(16) as u64, 2)? as usize;
     let max_len = d.max_len.unwrap_or(64);
     if max_len < min_len {
-        return err(
-            "data.max_len",
-            format!("must be at least data.min_len = {min_len} but got {max_len}"),
-        );
+        return err("data.max_len", format!("must be at least data.min_len = {min_len} but got {max_len}"));
     }
     Ok(DataConfig::Synthetic {
         seed: d.seed.unwrap_or(0),
@@ -370,9 +284,7 @@ fn resolve_loss(l: &RawLoss) -> Result<Loss, KeyError> {
     match kind {
         "mse_sum" => unused("loss.phi", &l.phi, "loss.kind", kind).map(|_| Loss::MseSum),
         "mse_mean" => unused("loss.phi", &l.phi, "loss.kind", kind).map(|_| Loss::MseMean),
-        "mse_sum_minus_std" => {
-            Ok(Loss::MseSumMinusStd { phi: non_negative("loss.phi", l.phi.unwrap_or(100.0))? })
-        }
+        "mse_sum_minus_std" => Ok(Loss::MseSumMinusStd { phi: non_negative("loss.phi", l.phi.unwrap_or(100.0))? }),
         other => err(
             "loss.kind",
             format!("must be one of \"mse_sum\", \"mse_mean\", \"mse_sum_minus_std\" but got \"{other}\""),
@@ -390,11 +302,7 @@ fn resolve_optim(o: &RawOptim) -> Result<Optim, KeyError> {
             unused("optim.beta2", &o.beta2, "optim.kind", kind)?;
             unused("optim.eps", &o.eps, "optim.kind", kind)?;
             let momentum = fraction("optim.momentum", o.momentum.unwrap_or(0.0), false)?;
-            Ok(Optim::Sgd {
-                lr,
-                momentum,
-                weight_decay,
-            })
+            Ok(Optim::Sgd { lr, momentum, weight_decay })
         }
         "adamw" => {
             unused("optim.momentum", &o.momentum, "optim.kind", kind)?;
@@ -406,28 +314,16 @@ fn resolve_optim(o: &RawOptim) -> Result<Optim, KeyError> {
                 weight_decay,
             })
         }
-        other => err(
-            "optim.kind",
-            format!("must be \"sgd\" or \"adamw\" but got \"{other}\""),
-        ),
+        other => err("optim.kind", format!("must be \"sgd\" or \"adamw\" but got \"{other}\"")),
     }
 }
 
-fn resolve_schedule(
-    s: &RawSchedule,
-    train: &TrainConfig,
-    data: &DataConfig,
-) -> Result<Schedule, KeyError> {
+fn resolve_schedule(s: &RawSchedule, train: &TrainConfig, data: &DataConfig) -> Result<Schedule, KeyError> {
     let kind = s.kind.as_deref().unwrap_or("exponential");
     let per = match s.per.as_deref().unwrap_or("epoch") {
         "epoch" => Per::Epoch,
         "step" => Per::Step,
-        other => {
-            return err(
-                "schedule.per",
-                format!("must be \"epoch\" or \"step\" but got \"{other}\""),
-            )
-        }
+        other => return err("schedule.per", format!("must be \"epoch\" or \"step\" but got \"{other}\"")),
     };
     let gamma = |default: f64| -> Result<f64, KeyError> {
         let g = positive("schedule.gamma", s.gamma.unwrap_or(default))?;
@@ -438,22 +334,13 @@ fn resolve_schedule(
     };
     let no = |key: &str, v: bool| {
         if v {
-            err(
-                key,
-                format!("is not used when schedule.kind = \"{kind}\"; remove it"),
-            )
+            err(key, format!("is not used when schedule.kind = \"{kind}\"; remove it"))
         } else {
             Ok(())
         }
     };
-    no(
-        "schedule.gamma",
-        s.gamma.is_some() && matches!(kind, "constant" | "cosine"),
-    )?;
-    no(
-        "schedule.step_size",
-        s.step_size.is_some() && kind != "step",
-    )?;
+    no("schedule.gamma", s.gamma.is_some() && matches!(kind, "constant" | "cosine"))?;
+    no("schedule.step_size", s.step_size.is_some() && kind != "step")?;
     no("schedule.t_max", s.t_max.is_some() && kind != "cosine")?;
     no("schedule.min_lr", s.min_lr.is_some() && kind != "cosine")?;
     no("schedule.per", s.per.is_some() && kind == "constant")?;
@@ -468,10 +355,14 @@ fn resolve_schedule(
         "cosine" => Ok(Schedule::Cosine {
             per,
             // Default period: the whole run, counted in the unit the schedule steps in.
-            t_max: at_least("schedule.t_max", s.t_max.unwrap_or(match per {
-                Per::Step => train.steps,
-                Per::Epoch => train.steps.div_ceil(data.steps_per_epoch(train.batch_size)),
-            }), 1)?,
+            t_max: at_least(
+                "schedule.t_max",
+                s.t_max.unwrap_or(match per {
+                    Per::Step => train.steps,
+                    Per::Epoch => train.steps.div_ceil(data.steps_per_epoch(train.batch_size)),
+                }),
+                1,
+            )?,
             min_lr: non_negative("schedule.min_lr", s.min_lr.unwrap_or(0.0))?,
         }),
         other => err(
@@ -488,10 +379,7 @@ fn resolve_train(t: &RawTrain) -> Result<TrainConfig, KeyError> {
     };
     if let Some(f) = &t.fault {
         if Fault::parse(f).is_none() {
-            return err(
-                "train.fault",
-                format!("must be \"nan@STEP\" or \"panic@STEP\" but got \"{f}\""),
-            );
+            return err("train.fault", format!("must be \"nan@STEP\" or \"panic@STEP\" but got \"{f}\""));
         }
     }
     Ok(TrainConfig {

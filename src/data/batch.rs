@@ -71,13 +71,7 @@ impl Sampler {
     pub fn new(n: usize, batch_size: usize, mut rng: ChaCha8Rng) -> Sampler {
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut rng);
-        Sampler {
-            order,
-            pos: 0,
-            epoch: 0,
-            batch_size,
-            rng,
-        }
+        Sampler { order, pos: 0, epoch: 0, batch_size, rng }
     }
 
     /// Indices of the next batch and the epoch it belongs to.
@@ -99,11 +93,7 @@ mod tests {
     use super::*;
 
     fn seq(tokens: &[u32], labels: &[f32], domains: &[i32]) -> Sequence {
-        Sequence {
-            tokens: tokens.to_vec(),
-            labels: labels.to_vec(),
-            domains: domains.to_vec(),
-        }
+        Sequence { tokens: tokens.to_vec(), labels: labels.to_vec(), domains: domains.to_vec() }
     }
 
     #[test]

@@ -31,57 +31,27 @@ const MEAN_SPAN: f64 = 5.0;
 /// tokens that a model with attention can learn.
 pub fn generate(spec: &SyntheticSpec) -> Vec<Sequence> {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let w: Vec<f64> = (0..spec.vocab_size)
-        .map(|_| StandardNormal.sample(&mut rng))
-        .collect();
-    let u: Vec<f64> = (0..spec.vocab_size)
-        .map(|_| StandardNormal.sample(&mut rng))
-        .collect();
+    let w: Vec<f64> = (0..spec.vocab_size).map(|_| StandardNormal.sample(&mut rng)).collect();
+    let u: Vec<f64> = (0..spec.vocab_size).map(|_| StandardNormal.sample(&mut rng)).collect();
     let mut seqs = Vec::with_capacity(spec.n_train);
     let mut raws = Vec::with_capacity(spec.n_train);
     for _ in 0..spec.n_train {
         let len = rng.random_range(spec.min_len..=spec.max_len);
-        let tokens: Vec<u32> = (0..len)
-            .map(|_| rng.random_range(1..spec.vocab_size as u32))
-            .collect();
+        let tokens: Vec<u32> = (0..len).map(|_| rng.random_range(1..spec.vocab_size as u32)).collect();
         let raw: Vec<f64> = (0..len)
             .map(|i| {
-                let left = if i > 0 {
-                    u[tokens[i - 1] as usize]
-                } else {
-                    0.0
-                };
-                let right = if i + 1 < len {
-                    u[tokens[i + 1] as usize]
-                } else {
-                    0.0
-                };
+                let left = if i > 0 { u[tokens[i - 1] as usize] } else { 0.0 };
+                let right = if i + 1 < len { u[tokens[i + 1] as usize] } else { 0.0 };
                 w[tokens[i] as usize] + 0.5 * (left + right)
             })
             .collect();
         let domains = domain_spans(len, spec.masked_frac, &mut rng);
-        seqs.push(Sequence {
-            tokens,
-            labels: Vec::new(),
-            domains,
-        });
+        seqs.push(Sequence { tokens, labels: Vec::new(), domains });
         raws.push(raw);
     }
-    let tau = quantile(
-        raws.iter().flatten().copied().collect(),
-        1.0 - spec.label_density,
-    );
+    let tau = quantile(raws.iter().flatten().copied().collect(), 1.0 - spec.label_density);
     for (seq, raw) in seqs.iter_mut().zip(raws) {
-        seq.labels = raw
-            .iter()
-            .map(|&r| {
-                if r > tau {
-                    (1.0 - (-(r - tau)).exp()) as f32
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        seq.labels = raw.iter().map(|&r| if r > tau { (1.0 - (-(r - tau)).exp()) as f32 } else { 0.0 }).collect();
     }
     seqs
 }
@@ -137,10 +107,7 @@ mod tests {
     #[test]
     fn same_seed_same_data_other_seed_differs() {
         assert_eq!(generate(&spec()), generate(&spec()));
-        assert_ne!(
-            generate(&spec()),
-            generate(&SyntheticSpec { seed: 8, ..spec() })
-        );
+        assert_ne!(generate(&spec()), generate(&SyntheticSpec { seed: 8, ..spec() }));
     }
 
     #[test]

@@ -73,12 +73,7 @@ pub fn detect(steps: &[i64], pred_std: &[f64], p: &DetectConfig) -> Finding {
         n_collapses: 0,
         dips: Vec::new(),
         peak_std: if peak.is_finite() { peak } else { f64::NAN },
-        final_std: pred_std[..n]
-            .iter()
-            .rev()
-            .copied()
-            .find(|v| v.is_finite())
-            .unwrap_or(f64::NAN),
+        final_std: pred_std[..n].iter().rev().copied().find(|v| v.is_finite()).unwrap_or(f64::NAN),
         floor: floors.last().copied().unwrap_or(p.abs_floor),
     };
     let patience = p.patience as i64;
@@ -90,11 +85,7 @@ pub fn detect(steps: &[i64], pred_std: &[f64], p: &DetectConfig) -> Finding {
             b += 1;
         }
         // Steps covered by rows a..=b: up to the next row, or through the last row.
-        let len = if b + 1 < n {
-            steps[b + 1] - steps[a]
-        } else {
-            steps[b] - steps[a] + 1
-        };
+        let len = if b + 1 < n { steps[b + 1] - steps[a] } else { steps[b] - steps[a] + 1 };
         match (below[a], collapsed, len >= patience) {
             (true, false, true) => {
                 collapsed = true;
@@ -143,57 +134,15 @@ mod tests {
         let slow: Vec<(i64, f64)> = (0..60).map(|i| (20, 0.2 * 0.8f64.powi(i))).collect();
         let cases: Vec<Case> = vec![
             ("healthy", series(&[(2000, 0.2)]), None, false, 0),
-            (
-                "sudden collapse",
-                series(&[(1750, 0.23), (500, 6e-7)]),
-                Some(1750),
-                false,
-                0,
-            ),
+            ("sudden collapse", series(&[(1750, 0.23), (500, 6e-7)]), Some(1750), false, 0),
             // 0.2·0.8^k ≤ 2e-4 (rel floor of peak 0.2) first at k = 31 → step 620
             ("slow decay", series(&slow), Some(620), false, 0),
-            (
-                "transient dip",
-                series(&[(500, 0.2), (30, 1e-7), (500, 0.2)]),
-                None,
-                false,
-                1,
-            ),
-            (
-                "collapse then recovery",
-                series(&[(500, 0.2), (300, 1e-7), (400, 0.2)]),
-                Some(500),
-                true,
-                0,
-            ),
-            (
-                "recovery too short",
-                series(&[(500, 0.2), (300, 1e-7), (50, 0.2), (300, 1e-7)]),
-                Some(500),
-                false,
-                0,
-            ),
-            (
-                "never diversified",
-                series(&[(1000, 1e-6)]),
-                Some(0),
-                false,
-                0,
-            ),
-            (
-                "collapse too close to the end",
-                series(&[(500, 0.2), (60, 1e-7)]),
-                None,
-                false,
-                1,
-            ),
-            (
-                "scale-free: tiny healthy std",
-                series(&[(500, 3e-4), (500, 2e-4)]),
-                None,
-                false,
-                0,
-            ),
+            ("transient dip", series(&[(500, 0.2), (30, 1e-7), (500, 0.2)]), None, false, 1),
+            ("collapse then recovery", series(&[(500, 0.2), (300, 1e-7), (400, 0.2)]), Some(500), true, 0),
+            ("recovery too short", series(&[(500, 0.2), (300, 1e-7), (50, 0.2), (300, 1e-7)]), Some(500), false, 0),
+            ("never diversified", series(&[(1000, 1e-6)]), Some(0), false, 0),
+            ("collapse too close to the end", series(&[(500, 0.2), (60, 1e-7)]), None, false, 1),
+            ("scale-free: tiny healthy std", series(&[(500, 3e-4), (500, 2e-4)]), None, false, 0),
         ];
         for (name, (s, v), want, recovered, dips) in cases {
             let f = detect(&s, &v, &p());
@@ -207,10 +156,7 @@ mod tests {
     fn sparse_rows_every_100_steps() {
         // The seed's log: 0.23 at 1700, 6e-7 from 1800 to 18,700, one row every 100 steps.
         let steps: Vec<i64> = (0..=187).map(|i| i * 100).collect();
-        let v: Vec<f64> = steps
-            .iter()
-            .map(|&s| if s < 1800 { 0.23 } else { 6e-7 })
-            .collect();
+        let v: Vec<f64> = steps.iter().map(|&s| if s < 1800 { 0.23 } else { 6e-7 }).collect();
         let f = detect(&steps, &v, &p());
         assert_eq!(f.collapse_step, Some(1800));
         assert!(!f.recovered);

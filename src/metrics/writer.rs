@@ -25,10 +25,7 @@ pub struct MetricsWriter {
 /// Column names of a metrics file with this layout, in file order.
 pub fn column_names(layout: &RecordLayout) -> Vec<String> {
     let df = frame(&[], layout).expect("an empty frame always builds");
-    df.get_column_names()
-        .iter()
-        .map(|n| n.to_string())
-        .collect()
+    df.get_column_names().iter().map(|n| n.to_string()).collect()
 }
 
 impl MetricsWriter {
@@ -60,16 +57,12 @@ impl MetricsWriter {
         }
         let df = frame(&self.buf, &self.layout)?;
         if self.writer.is_none() {
-            let file = File::create(&self.tmp)
-                .with_context(|| format!("creating {}", self.tmp.display()))?;
-            let w = ParquetWriter::new(file)
-                .set_parallel(false)
-                .batched(df.schema())?;
+            let file = File::create(&self.tmp).with_context(|| format!("creating {}", self.tmp.display()))?;
+            let w = ParquetWriter::new(file).set_parallel(false).batched(df.schema())?;
             self.writer = Some(w);
         }
         let w = self.writer.as_mut().expect("writer was just created");
-        w.write_batch(&df)
-            .with_context(|| format!("writing {}", self.tmp.display()))?;
+        w.write_batch(&df).with_context(|| format!("writing {}", self.tmp.display()))?;
         self.rows += self.buf.len();
         self.buf.clear();
         Ok(())
@@ -81,21 +74,14 @@ impl MetricsWriter {
         if self.writer.is_none() && self.buf.is_empty() {
             // A run that ended before its first step still gets a (empty) metrics file.
             let df = frame(&[], &self.layout)?;
-            let file = File::create(&self.tmp)
-                .with_context(|| format!("creating {}", self.tmp.display()))?;
-            self.writer = Some(
-                ParquetWriter::new(file)
-                    .set_parallel(false)
-                    .batched(df.schema())?,
-            );
+            let file = File::create(&self.tmp).with_context(|| format!("creating {}", self.tmp.display()))?;
+            self.writer = Some(ParquetWriter::new(file).set_parallel(false).batched(df.schema())?);
         }
         self.flush()?;
         let w = self.writer.take().expect("writer exists after flush");
-        w.finish()
-            .with_context(|| format!("closing {}", self.tmp.display()))?;
+        w.finish().with_context(|| format!("closing {}", self.tmp.display()))?;
         File::open(&self.tmp)?.sync_all()?;
-        std::fs::rename(&self.tmp, &self.path)
-            .with_context(|| format!("renaming into {}", self.path.display()))?;
+        std::fs::rename(&self.tmp, &self.path).with_context(|| format!("renaming into {}", self.path.display()))?;
         Ok(self.rows)
     }
 }

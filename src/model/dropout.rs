@@ -22,15 +22,8 @@ impl Dropout {
             return Ok(x.clone());
         }
         let keep = (1.0 / (1.0 - p)) as f32;
-        let mask: Vec<f32> = (0..x.elem_count())
-            .map(|_| {
-                if self.rng.random::<f64>() < p {
-                    0.0
-                } else {
-                    keep
-                }
-            })
-            .collect();
+        let mask: Vec<f32> =
+            (0..x.elem_count()).map(|_| if self.rng.random::<f64>() < p { 0.0 } else { keep }).collect();
         x * Tensor::from_vec(mask, x.shape(), x.device())?
     }
 }

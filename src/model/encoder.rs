@@ -61,26 +61,12 @@ fn linear(
     dev: &Device,
 ) -> Result<Linear> {
     Ok(Linear {
-        weight: ps.add(
-            &format!("{name}.weight"),
-            "encoder",
-            init::normal(rng, &[out, inp], std, dev)?,
-        )?,
-        bias: ps.add(
-            &format!("{name}.bias"),
-            "encoder",
-            init::zeros(&[out], dev)?,
-        )?,
+        weight: ps.add(&format!("{name}.weight"), "encoder", init::normal(rng, &[out, inp], std, dev)?)?,
+        bias: ps.add(&format!("{name}.bias"), "encoder", init::zeros(&[out], dev)?)?,
     })
 }
 
-fn layer_norm(
-    ps: &mut ParamStore,
-    name: &str,
-    h: usize,
-    eps: f64,
-    dev: &Device,
-) -> Result<LayerNorm> {
+fn layer_norm(ps: &mut ParamStore, name: &str, h: usize, eps: f64, dev: &Device) -> Result<LayerNorm> {
     Ok(LayerNorm {
         gamma: ps.add(&format!("{name}.weight"), "encoder", init::ones(&[h], dev)?)?,
         beta: ps.add(&format!("{name}.bias"), "encoder", init::zeros(&[h], dev)?)?,
@@ -121,96 +107,32 @@ impl Encoder {
             let p = format!("encoder.layer.{i}");
             let inter = cfg.intermediate_size;
             layers.push(Layer {
-                query: linear(
-                    ps,
-                    rng,
-                    &format!("{p}.attention.self.query"),
-                    h,
-                    h,
-                    std,
-                    dev,
-                )?,
+                query: linear(ps, rng, &format!("{p}.attention.self.query"), h, h, std, dev)?,
                 key: linear(ps, rng, &format!("{p}.attention.self.key"), h, h, std, dev)?,
-                value: linear(
-                    ps,
-                    rng,
-                    &format!("{p}.attention.self.value"),
-                    h,
-                    h,
-                    std,
-                    dev,
-                )?,
-                attn_out: linear(
-                    ps,
-                    rng,
-                    &format!("{p}.attention.output.dense"),
-                    h,
-                    h,
-                    std,
-                    dev,
-                )?,
-                attn_norm: layer_norm(
-                    ps,
-                    &format!("{p}.attention.output.LayerNorm"),
-                    h,
-                    cfg.layer_norm_eps,
-                    dev,
-                )?,
-                intermediate: linear(
-                    ps,
-                    rng,
-                    &format!("{p}.intermediate.dense"),
-                    h,
-                    inter,
-                    std,
-                    dev,
-                )?,
+                value: linear(ps, rng, &format!("{p}.attention.self.value"), h, h, std, dev)?,
+                attn_out: linear(ps, rng, &format!("{p}.attention.output.dense"), h, h, std, dev)?,
+                attn_norm: layer_norm(ps, &format!("{p}.attention.output.LayerNorm"), h, cfg.layer_norm_eps, dev)?,
+                intermediate: linear(ps, rng, &format!("{p}.intermediate.dense"), h, inter, std, dev)?,
                 output: linear(ps, rng, &format!("{p}.output.dense"), inter, h, std, dev)?,
-                out_norm: layer_norm(
-                    ps,
-                    &format!("{p}.output.LayerNorm"),
-                    h,
-                    cfg.layer_norm_eps,
-                    dev,
-                )?,
+                out_norm: layer_norm(ps, &format!("{p}.output.LayerNorm"), h, cfg.layer_norm_eps, dev)?,
             });
         }
-        Ok(Encoder {
-            cfg: cfg.clone(),
-            word,
-            position,
-            token_type,
-            emb_norm,
-            layers,
-            attention_dropout,
-        })
+        Ok(Encoder { cfg: cfg.clone(), word, position, token_type, emb_norm, layers, attention_dropout })
     }
 
     /// `input_ids`: (B, T) u32; `attention_mask`: (B, T) f32 with 1 for real tokens.
     /// Returns `last_hidden_state` flattened to (B·T, H).
-    pub fn forward(
-        &self,
-        input_ids: &Tensor,
-        attention_mask: &Tensor,
-        drop: &mut Dropout,
-    ) -> Result<Tensor> {
+    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor, drop: &mut Dropout) -> Result<Tensor> {
         let (b, t) = input_ids.dims2()?;
         let h = self.cfg.hidden_size;
         let p_hidden = self.cfg.hidden_dropout_prob;
-        let words = self
-            .word
-            .index_select(&input_ids.flatten_all()?, 0)?
-            .reshape((b, t, h))?;
+        let words = self.word.index_select(&input_ids.flatten_all()?, 0)?.reshape((b, t, h))?;
         let pos = self.position.narrow(0, 0, t)?; // (T, H)
         let typ = self.token_type.narrow(0, 0, 1)?; // token_type_ids are all 0
-        let x = words
-            .broadcast_add(&pos)?
-            .broadcast_add(&typ)?
-            .reshape((b * t, h))?;
+        let x = words.broadcast_add(&pos)?.broadcast_add(&typ)?.reshape((b * t, h))?;
         let mut x = drop.apply(&self.emb_norm.forward(&x)?, p_hidden)?;
         // (B, 1, 1, T): 0 for real keys, MASKED_SCORE for padding keys.
-        let bias = ((attention_mask.ones_like()? - attention_mask)? * MASKED_SCORE)?
-            .reshape((b, 1, 1, t))?;
+        let bias = ((attention_mask.ones_like()? - attention_mask)? * MASKED_SCORE)?.reshape((b, 1, 1, t))?;
         for layer in &self.layers {
             x = self.layer_forward(layer, &x, &bias, b, t, drop)?;
         }
@@ -228,9 +150,7 @@ impl Encoder {
     ) -> Result<Tensor> {
         let (h, nh) = (self.cfg.hidden_size, self.cfg.num_attention_heads);
         let hs = h / nh;
-        let heads = |y: Tensor| -> Result<Tensor> {
-            y.reshape((b, t, nh, hs))?.transpose(1, 2)?.contiguous()
-        };
+        let heads = |y: Tensor| -> Result<Tensor> { y.reshape((b, t, nh, hs))?.transpose(1, 2)?.contiguous() };
         let q = heads(l.query.forward(x)?)?; // (B, nh, T, hs)
         let k = heads(l.key.forward(x)?)?;
         let v = heads(l.value.forward(x)?)?;

@@ -27,13 +27,7 @@ pub struct HeadOutput {
 impl Head {
     /// Layers `input → sizes[0] → … → sizes[last] → 1`, PyTorch `nn.Linear` default init.
     /// Parameters are named `head.{i}.weight` / `head.{i}.bias`, group `head_{i}`.
-    pub fn new(
-        input: usize,
-        sizes: &[usize],
-        ps: &mut ParamStore,
-        rng: &mut ChaCha8Rng,
-        dev: &Device,
-    ) -> Result<Head> {
+    pub fn new(input: usize, sizes: &[usize], ps: &mut ParamStore, rng: &mut ChaCha8Rng, dev: &Device) -> Result<Head> {
         let mut dims = vec![input];
         dims.extend_from_slice(sizes);
         dims.push(1);
@@ -42,23 +36,12 @@ impl Head {
             let bound = 1.0 / (w[0] as f64).sqrt();
             let group = format!("head_{i}");
             layers.push(Linear {
-                weight: ps.add(
-                    &format!("head.{i}.weight"),
-                    &group,
-                    init::uniform(rng, &[w[1], w[0]], bound, dev)?,
-                )?,
-                bias: ps.add(
-                    &format!("head.{i}.bias"),
-                    &group,
-                    init::uniform(rng, &[w[1]], bound, dev)?,
-                )?,
+                weight: ps.add(&format!("head.{i}.weight"), &group, init::uniform(rng, &[w[1], w[0]], bound, dev)?)?,
+                bias: ps.add(&format!("head.{i}.bias"), &group, init::uniform(rng, &[w[1]], bound, dev)?)?,
             });
         }
         let out = layers.pop().expect("head has an output layer");
-        Ok(Head {
-            hidden: layers,
-            out,
-        })
+        Ok(Head { hidden: layers, out })
     }
 
     /// Number of hidden (ReLU) layers, i.e. of taps.
@@ -82,10 +65,6 @@ impl Head {
         }
         let logits = self.out.forward(&h)?.flatten_all()?;
         let preds = sigmoid(&logits)?;
-        Ok(HeadOutput {
-            taps,
-            logits,
-            preds,
-        })
+        Ok(HeadOutput { taps, logits, preds })
     }
 }

@@ -69,20 +69,9 @@ impl Model {
     pub fn new(m: &ModelConfig, seed: u64, dev: &Device) -> Result<Model> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut params = ParamStore::default();
-        let encoder = Encoder::new(
-            &bert_config(m),
-            m.attention_dropout,
-            &mut params,
-            &mut rng,
-            dev,
-        )?;
+        let encoder = Encoder::new(&bert_config(m), m.attention_dropout, &mut params, &mut rng, dev)?;
         let head = Head::new(m.hidden_size, &m.head_sizes, &mut params, &mut rng, dev)?;
-        Ok(Model {
-            params,
-            encoder,
-            head,
-            encoder_relu: m.encoder_relu,
-        })
+        Ok(Model { params, encoder, head, encoder_relu: m.encoder_relu })
     }
 
     /// Names of the tapped layers, in the order of [`Forward::taps`].
@@ -97,25 +86,14 @@ impl Model {
     }
 
     pub fn forward(&self, b: &BatchTensors, drop: &mut Dropout) -> Result<Forward> {
-        let hidden = self
-            .encoder
-            .forward(&b.input_ids, &b.attention_mask, drop)?; // (B·T, H)
+        let hidden = self.encoder.forward(&b.input_ids, &b.attention_mask, drop)?; // (B·T, H)
         let mut x = hidden.index_select(&b.keep, 0)?; // (K, H)
         if self.encoder_relu {
             x = x.relu()?;
         }
         let out = self.head.forward(&x)?;
         let mut taps = vec![("encoder_out".to_string(), x)];
-        taps.extend(
-            out.taps
-                .into_iter()
-                .enumerate()
-                .map(|(i, t)| (format!("head_{i}"), t)),
-        );
-        Ok(Forward {
-            taps,
-            logits: out.logits,
-            preds: out.preds,
-        })
+        taps.extend(out.taps.into_iter().enumerate().map(|(i, t)| (format!("head_{i}"), t)));
+        Ok(Forward { taps, logits: out.logits, preds: out.preds })
     }
 }

@@ -31,11 +31,7 @@ impl ParamStore {
         };
         let var = Var::from_tensor(&init)?;
         let t = var.as_tensor().clone();
-        self.params.push(Param {
-            name: name.to_string(),
-            group,
-            var,
-        });
+        self.params.push(Param { name: name.to_string(), group, var });
         Ok(t)
     }
 
@@ -45,9 +41,6 @@ impl ParamStore {
 
     /// Total number of scalar parameters.
     pub fn numel(&self) -> usize {
-        self.params
-            .iter()
-            .map(|p| p.var.as_tensor().elem_count())
-            .sum()
+        self.params.iter().map(|p| p.var.as_tensor().elem_count()).sum()
     }
 }

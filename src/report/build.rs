@@ -15,27 +15,13 @@ use crate::sweep::files::{write_atomic, SweepDir};
 /// (still running, or never started) are left out.
 pub fn build(dir: &SweepDir) -> Result<Vec<RunSummary>> {
     let manifest = dir.read_manifest()?;
-    let done: Vec<_> = manifest
-        .runs
-        .iter()
-        .filter(|r| dir.result(&r.id).exists())
-        .collect();
+    let done: Vec<_> = manifest.runs.iter().filter(|r| dir.result(&r.id).exists()).collect();
     let rendered: Vec<(RunSummary, String)> = done
         .par_iter()
         .map(|run| -> Result<(RunSummary, String)> {
-            let (summary, metrics) =
-                summarize(dir, run).with_context(|| format!("run {}", run.id))?;
-            let series = metrics
-                .as_ref()
-                .map(plot_series)
-                .transpose()?
-                .unwrap_or_default();
-            let title = run
-                .swept
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let (summary, metrics) = summarize(dir, run).with_context(|| format!("run {}", run.id))?;
+            let series = metrics.as_ref().map(plot_series).transpose()?.unwrap_or_default();
+            let title = run.swept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
             let small = pred_std_svg(&series, summary.collapse_step, 360, 220, &title)?;
             let large = pred_std_svg(&series, summary.collapse_step, 900, 420, &title)?;
             let config = std::fs::read_to_string(dir.config(&run.id)).unwrap_or_default();

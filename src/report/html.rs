@@ -124,12 +124,7 @@ fn trim_zeros(number: &str) -> &str {
 pub fn sweep_index(name: &str, swept_keys: &[String], runs: &[(RunSummary, String)]) -> String {
     let summaries: Vec<&RunSummary> = runs.iter().map(|(s, _)| s).collect();
     let mut page = page_head(name);
-    let _ = write!(
-        page,
-        "<h1>{}</h1>\n<p class=\"counts\">{}</p>\n",
-        escape(name),
-        status_counts(&summaries)
-    );
+    let _ = write!(page, "<h1>{}</h1>\n<p class=\"counts\">{}</p>\n", escape(name), status_counts(&summaries));
     page.push_str(&run_table(swept_keys, &summaries));
     page.push_str(
         "<h2>Prediction spread per run</h2>\n<p class=\"key\">Blue line: pred std (log axis); \
@@ -144,17 +139,11 @@ pub fn sweep_index(name: &str, swept_keys: &[String], runs: &[(RunSummary, Strin
             "<div class=\"card st-{status}\">\n<p><a href=\"{href}\"><b>{}</b></a> &middot; \
              {status}{}</p>\n<p>{}</p>\n{svg}\n</div>\n",
             escape(&summary.run_id),
-            summary
-                .collapse_step
-                .map(|s| format!(" @ {s}"))
-                .unwrap_or_default(),
+            summary.collapse_step.map(|s| format!(" @ {s}")).unwrap_or_default(),
             escape(&swept_text(summary)),
         );
     }
-    let _ = write!(
-        page,
-        "</div>\n<script>{SORT_SCRIPT}</script>\n</body>\n</html>\n"
-    );
+    let _ = write!(page, "</div>\n<script>{SORT_SCRIPT}</script>\n</body>\n</html>\n");
     page
 }
 
@@ -169,12 +158,13 @@ pub fn run_page(summary: &RunSummary, config_toml: &str, svg: &str, back_href: &
         escape(&summary.run_id),
         summary.status.as_str()
     );
-    let facts: [(&str, String); 9] = [
+    let facts: [(&str, String); 10] = [
         ("status", summary.status.as_str().to_string()),
         ("swept", swept_text(summary)),
         ("collapse_step", collapse_text(summary.collapse_step)),
         ("recovered", summary.recovered.to_string()),
-        ("diagnosis", summary.diagnosis.clone()),
+        ("cause", summary.diagnosis.cause.as_str().to_string()),
+        ("diagnosis", summary.diagnosis.text.clone()),
         ("peak_pred_std", fmt_sig(summary.peak_pred_std)),
         ("final_pred_std", fmt_sig(summary.final_pred_std)),
         ("steps_done", summary.steps_done.to_string()),
@@ -204,10 +194,7 @@ fn page_head(title: &str) -> String {
 /// "N runs: a ok, b collapsed (c recovered), d diverged, e failed, f stopped".
 fn status_counts(runs: &[&RunSummary]) -> String {
     let count = |status: Status| runs.iter().filter(|r| r.status == status).count();
-    let recovered = runs
-        .iter()
-        .filter(|r| r.status == Status::Collapsed && r.recovered)
-        .count();
+    let recovered = runs.iter().filter(|r| r.status == Status::Collapsed && r.recovered).count();
     format!(
         "{} runs: {} ok, {} collapsed ({recovered} recovered), {} diverged, {} failed, {} stopped",
         runs.len(),
@@ -233,18 +220,10 @@ const RESULT_COLUMNS: [(&str, &str); 8] = [
 
 /// Run id, swept values, then `RESULT_COLUMNS`; one row per run, tinted by status.
 fn run_table(swept_keys: &[String], runs: &[&RunSummary]) -> String {
-    let mut table =
-        String::from("<table class=\"sortable\">\n<thead><tr><th data-type=\"text\">run_id</th>");
+    let mut table = String::from("<table class=\"sortable\">\n<thead><tr><th data-type=\"text\">run_id</th>");
     for key in swept_keys {
-        let numeric = runs
-            .iter()
-            .all(|r| swept_value(r, key).is_none_or(|v| v.parse::<f64>().is_ok()));
-        let _ = write!(
-            table,
-            "<th data-type=\"{}\">{}</th>",
-            if numeric { "num" } else { "text" },
-            escape(key)
-        );
+        let numeric = runs.iter().all(|r| swept_value(r, key).is_none_or(|v| v.parse::<f64>().is_ok()));
+        let _ = write!(table, "<th data-type=\"{}\">{}</th>", if numeric { "num" } else { "text" }, escape(key));
     }
     for (column, sort_type) in RESULT_COLUMNS {
         let _ = write!(table, "<th data-type=\"{sort_type}\">{column}</th>");
@@ -259,11 +238,7 @@ fn run_table(swept_keys: &[String], runs: &[&RunSummary]) -> String {
             escape(&run.run_id)
         );
         for key in swept_keys {
-            let _ = write!(
-                table,
-                "<td>{}</td>",
-                escape(swept_value(run, key).unwrap_or(""))
-            );
+            let _ = write!(table, "<td>{}</td>", escape(swept_value(run, key).unwrap_or("")));
         }
         let collapse_sort = run.collapse_step.map(|s| s.to_string()).unwrap_or_default();
         let _ = writeln!(
@@ -277,7 +252,7 @@ fn run_table(swept_keys: &[String], runs: &[&RunSummary]) -> String {
             number_cell(run.final_pred_std),
             run.steps_done,
             number_cell(run.wall_s),
-            escape(&run.diagnosis),
+            escape(&run.diagnosis.text),
         );
     }
     table.push_str("</tbody>\n</table>\n");
@@ -286,15 +261,8 @@ fn run_table(swept_keys: &[String], runs: &[&RunSummary]) -> String {
 
 /// A right-aligned cell showing `fmt_sig(x)` that sorts by the full value (NaN sorts last).
 fn number_cell(x: f64) -> String {
-    let sort_key = if x.is_nan() {
-        String::new()
-    } else {
-        x.to_string()
-    };
-    format!(
-        "<td class=\"num\" data-sort=\"{sort_key}\">{}</td>",
-        fmt_sig(x)
-    )
+    let sort_key = if x.is_nan() { String::new() } else { x.to_string() };
+    format!("<td class=\"num\" data-sort=\"{sort_key}\">{}</td>", fmt_sig(x))
 }
 
 fn collapse_text(collapse_step: Option<i64>) -> String {
@@ -302,19 +270,12 @@ fn collapse_text(collapse_step: Option<i64>) -> String {
 }
 
 fn swept_value<'a>(run: &'a RunSummary, key: &str) -> Option<&'a str> {
-    run.swept
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    run.swept.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// "optim.lr=0.1 seed=2" (unescaped).
 fn swept_text(run: &RunSummary) -> String {
-    run.swept
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    run.swept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
 }
 
 /// `runs/RUN_ID/index.html` with the id percent-encoded as one path segment (unescaped).
@@ -333,25 +294,18 @@ fn run_href(run_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::diagnose::Diagnosis;
 
     const EVIL: &str = "<script>alert(1)</script>";
 
-    fn run(
-        run_id: &str,
-        status: Status,
-        collapse_step: Option<i64>,
-        recovered: bool,
-    ) -> RunSummary {
+    fn run(run_id: &str, status: Status, collapse_step: Option<i64>, recovered: bool) -> RunSummary {
         RunSummary {
             run_id: run_id.to_string(),
-            swept: vec![
-                ("optim.lr".into(), "0.01".into()),
-                ("schedule.kind".into(), "cosine".into()),
-            ],
+            swept: vec![("optim.lr".into(), "0.01".into()), ("schedule.kind".into(), "cosine".into())],
             status,
             collapse_step,
             recovered,
-            diagnosis: "head_0 died first".into(),
+            diagnosis: Diagnosis { text: "head_0 died first".into(), ..Diagnosis::default() },
             peak_pred_std: 0.23,
             final_pred_std: 6.1e-7,
             steps_done: 3000,
@@ -366,11 +320,7 @@ mod tests {
     #[test]
     fn escape_replaces_all_five_characters() {
         assert_eq!(escape(r#"a&b<c>d"e'f"#), "a&amp;b&lt;c&gt;d&quot;e&#39;f");
-        assert_eq!(
-            escape("&amp;"),
-            "&amp;amp;",
-            "escaping is not idempotent by design"
-        );
+        assert_eq!(escape("&amp;"), "&amp;amp;", "escaping is not idempotent by design");
         assert_eq!(escape("plain — text"), "plain — text");
     }
 
@@ -418,57 +368,30 @@ mod tests {
         .map(|r| (r, "<svg></svg>".to_string()))
         .collect();
         let page = sweep_index("lr sweep", &keys(), &runs);
-        assert!(page
-            .contains("9 runs: 2 ok, 3 collapsed (2 recovered), 1 diverged, 1 failed, 2 stopped"));
+        assert!(page.contains("9 runs: 2 ok, 3 collapsed (2 recovered), 1 diverged, 1 failed, 2 stopped"));
         assert_eq!(page.matches("<tr class=\"st-").count(), 9);
         assert_eq!(page.matches("<div class=\"card st-").count(), 9);
         let page = sweep_index("empty", &keys(), &[]);
-        assert!(page
-            .contains("0 runs: 0 ok, 0 collapsed (0 recovered), 0 diverged, 0 failed, 0 stopped"));
+        assert!(page.contains("0 runs: 0 ok, 0 collapsed (0 recovered), 0 diverged, 0 failed, 0 stopped"));
     }
 
     #[test]
     fn index_has_title_columns_links_and_plots() {
         let runs = vec![
-            (
-                run("r1a2", Status::Collapsed, Some(1800), false),
-                "<svg id=\"p1\"></svg>".into(),
-            ),
-            (
-                run("r3b4", Status::Ok, None, false),
-                "<svg id=\"p2\"></svg>".into(),
-            ),
+            (run("r1a2", Status::Collapsed, Some(1800), false), "<svg id=\"p1\"></svg>".into()),
+            (run("r3b4", Status::Ok, None, false), "<svg id=\"p2\"></svg>".into()),
         ];
         let page = sweep_index("lr sweep", &keys(), &runs);
         assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
         assert!(page.contains("<title>lr sweep</title>") && page.contains("<h1>lr sweep</h1>"));
         assert!(page.contains("<a href=\"runs/r1a2/index.html\">r1a2</a>"));
         assert!(page.contains("<a href=\"runs/r3b4/index.html\">"));
-        assert!(
-            page.contains("<td class=\"num\" data-sort=\"\">—</td>"),
-            "no collapse renders —"
-        );
-        assert!(
-            page.contains(">1800</td>")
-                && page.contains(">6.1e-7</td>")
-                && page.contains(">0.23</td>")
-        );
-        let header_order = [
-            "run_id",
-            "optim.lr",
-            "schedule.kind",
-            "status",
-            "collapse_step",
-            "recovered",
-        ];
-        let positions: Vec<usize> = header_order
-            .iter()
-            .map(|h| page.find(&format!(">{h}</th>")).unwrap())
-            .collect();
+        assert!(page.contains("<td class=\"num\" data-sort=\"\">—</td>"), "no collapse renders —");
+        assert!(page.contains(">1800</td>") && page.contains(">6.1e-7</td>") && page.contains(">0.23</td>"));
+        let header_order = ["run_id", "optim.lr", "schedule.kind", "status", "collapse_step", "recovered"];
+        let positions: Vec<usize> = header_order.iter().map(|h| page.find(&format!(">{h}</th>")).unwrap()).collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
-        assert!(page.contains(
-            "<th data-type=\"num\">optim.lr</th><th data-type=\"text\">schedule.kind</th>"
-        ));
+        assert!(page.contains("<th data-type=\"num\">optim.lr</th><th data-type=\"text\">schedule.kind</th>"));
         assert!(page.contains("<svg id=\"p1\"></svg>") && page.contains("<svg id=\"p2\"></svg>"));
         assert!(!page.contains("http://") && !page.contains("https://") && !page.contains(" src="));
     }
@@ -477,7 +400,7 @@ mod tests {
     fn index_escapes_every_data_string() {
         let mut evil = run(EVIL, Status::Failed, None, false);
         evil.swept = vec![(EVIL.into(), EVIL.into())];
-        evil.diagnosis = EVIL.into();
+        evil.diagnosis.text = EVIL.into();
         let page = sweep_index(EVIL, &[EVIL.to_string()], &[(evil, "<svg></svg>".into())]);
         assert!(!page.contains(EVIL));
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -487,27 +410,15 @@ mod tests {
     #[test]
     fn run_page_shows_facts_escaped_config_and_plot() {
         let mut summary = run("r1a2", Status::Collapsed, Some(1800), true);
-        summary.diagnosis = EVIL.into();
+        summary.diagnosis.text = EVIL.into();
         let config = "[optim]\nlr = 0.01\nname = \"<b>&'x'\"\n";
-        let page = run_page(
-            &summary,
-            config,
-            "<svg id=\"big\"></svg>",
-            "../../index.html",
-        );
+        let page = run_page(&summary, config, "<svg id=\"big\"></svg>", "../../index.html");
         assert!(page.contains("<h1>r1a2</h1>") && page.contains("<a href=\"../../index.html\">"));
-        assert!(page.contains(
-            "<pre>[optim]\nlr = 0.01\nname = &quot;&lt;b&gt;&amp;&#39;x&#39;&quot;\n</pre>"
-        ));
+        assert!(page.contains("<pre>[optim]\nlr = 0.01\nname = &quot;&lt;b&gt;&amp;&#39;x&#39;&quot;\n</pre>"));
         assert!(page.contains("<dd>collapsed</dd>") && page.contains("<dd>1800</dd>"));
         assert!(page.contains("<dd>true</dd>") && page.contains("<dd>6.1e-7</dd>"));
         assert!(page.contains("<svg id=\"big\"></svg>") && !page.contains(EVIL));
-        let ok = run_page(
-            &run("r3", Status::Ok, None, false),
-            "",
-            "<svg></svg>",
-            "../../index.html",
-        );
+        let ok = run_page(&run("r3", Status::Ok, None, false), "", "<svg></svg>", "../../index.html");
         assert!(ok.contains("<dt>collapse_step</dt><dd>—</dd>"));
     }
 }

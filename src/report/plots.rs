@@ -48,9 +48,7 @@ pub fn pred_std_svg(
 ) -> Result<String> {
     check_series(series)?;
     if width < MIN_WIDTH_PX || height < MIN_HEIGHT_PX {
-        bail!(
-            "plot size must be at least {MIN_WIDTH_PX}x{MIN_HEIGHT_PX} px but got {width}x{height}"
-        );
+        bail!("plot size must be at least {MIN_WIDTH_PX}x{MIN_HEIGHT_PX} px but got {width}x{height}");
     }
     let buckets = downsample(series, bucket_count(width));
     let mut svg = String::new();
@@ -82,11 +80,7 @@ struct Bucket {
 
 fn check_series(series: &PlotSeries) -> Result<()> {
     let n = series.step.len();
-    let (std_n, min_n, max_n) = (
-        series.pred_std.len(),
-        series.pred_min.len(),
-        series.pred_max.len(),
-    );
+    let (std_n, min_n, max_n) = (series.pred_std.len(), series.pred_min.len(), series.pred_max.len());
     if std_n != n || min_n != n || max_n != n {
         let lengths = format!("step {n}, pred_std {std_n}, pred_min {min_n}, pred_max {max_n}");
         bail!("plot series columns differ in length: {lengths}");
@@ -121,13 +115,8 @@ fn downsample(series: &PlotSeries, max_buckets: usize) -> Vec<Bucket> {
 }
 
 fn summarise_rows(series: &PlotSeries, start: usize, end: usize) -> Option<Bucket> {
-    let stds: Vec<f64> = series.pred_std[start..end]
-        .iter()
-        .filter_map(|&v| log_safe(v))
-        .collect();
-    let spreads: Vec<f64> = (start..end)
-        .filter_map(|i| log_safe(series.pred_max[i] - series.pred_min[i]))
-        .collect();
+    let stds: Vec<f64> = series.pred_std[start..end].iter().filter_map(|&v| log_safe(v)).collect();
+    let spreads: Vec<f64> = (start..end).filter_map(|i| log_safe(series.pred_max[i] - series.pred_min[i])).collect();
     let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
     let pred_std = mean(&stds).map(|m| {
         let lo = stds.iter().copied().fold(f64::INFINITY, f64::min);
@@ -139,35 +128,22 @@ fn summarise_rows(series: &PlotSeries, start: usize, end: usize) -> Option<Bucke
         return None;
     }
     let (first, last) = (series.step[start], series.step[end - 1]);
-    Some(Bucket {
-        step: first + (last - first) / 2,
-        pred_std,
-        spread_mean,
-        rows: end - start,
-    })
+    Some(Bucket { step: first + (last - first) / 2, pred_std, spread_mean, rows: end - start })
 }
 
 /// The drawn chart: steps on x, log-scaled values with our own tick positions on y.
-type Chart<'a, 'b> =
-    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordi64, WithKeyPoints<LogCoord<f64>>>>;
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordi64, WithKeyPoints<LogCoord<f64>>>>;
 
 /// Step range (all logged steps plus the collapse marker) and value range (drawn values
 /// padded by a factor of 2 each way, so a collapsed line never hides in the axis).
-fn axis_ranges(
-    steps: &[i64],
-    buckets: &[Bucket],
-    collapse_step: Option<i64>,
-) -> ((i64, i64), (f64, f64)) {
+fn axis_ranges(steps: &[i64], buckets: &[Bucket], collapse_step: Option<i64>) -> ((i64, i64), (f64, f64)) {
     let all_steps = steps.iter().copied().chain(collapse_step);
-    let (step_lo, step_hi) =
-        all_steps.fold((i64::MAX, i64::MIN), |(lo, hi), s| (lo.min(s), hi.max(s)));
+    let (step_lo, step_hi) = all_steps.fold((i64::MAX, i64::MIN), |(lo, hi), s| (lo.min(s), hi.max(s)));
     let values = buckets.iter().flat_map(|b| {
         let std = b.pred_std.map(|(lo, _, hi)| [lo, hi]).into_iter().flatten();
         std.chain(b.spread_mean)
     });
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     ((step_lo, step_hi.max(step_lo + 1)), (lo / 2.0, hi * 2.0))
 }
 
@@ -227,18 +203,13 @@ fn draw_axes<'a, 'b>(
 ) -> Result<Chart<'a, 'b>> {
     let (width_px, height_px) = root.dim_in_pixel();
     let mut builder = ChartBuilder::on(root);
-    builder
-        .margin(10)
-        .x_label_area_size(38)
-        .y_label_area_size(64);
+    builder.margin(10).x_label_area_size(38).y_label_area_size(64);
     if !title.is_empty() {
         builder.caption(title, ("sans-serif", if height_px < 300 { 16 } else { 20 }));
     }
     let y_ticks = log_ticks(y_lo, y_hi, (height_px / 40).max(3) as usize);
     let y_axis = (y_lo..y_hi).log_scale().with_key_points(y_ticks);
-    let mut chart = builder
-        .build_cartesian_2d(step_lo..step_hi, y_axis)
-        .context("building plot axes")?;
+    let mut chart = builder.build_cartesian_2d(step_lo..step_hi, y_axis).context("building plot axes")?;
     chart
         .configure_mesh()
         .x_desc("step")
@@ -256,41 +227,28 @@ fn draw_axes<'a, 'b>(
 /// The spread line (orange, thin), then the `pred_std` envelope (shaded, with a thin outline
 /// so a one-bucket spike still shows) when any bucket holds several rows, then its mean line.
 fn draw_pred_std(chart: &mut Chart, buckets: &[Bucket]) -> Result<()> {
-    let spread = buckets
-        .iter()
-        .filter_map(|b| b.spread_mean.map(|v| (b.step, v)));
+    let spread = buckets.iter().filter_map(|b| b.spread_mean.map(|v| (b.step, v)));
     chart
         .draw_series(LineSeries::new(spread, ORANGE.mix(0.8).stroke_width(1)))
         .context("drawing pred spread line")?
         .label("pred max - min")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ORANGE.stroke_width(2)));
-    let std_points = || {
-        buckets
-            .iter()
-            .filter_map(|b| b.pred_std.map(|(lo, mean, hi)| (b.step, lo, mean, hi)))
-    };
+    let std_points = || buckets.iter().filter_map(|b| b.pred_std.map(|(lo, mean, hi)| (b.step, lo, mean, hi)));
     if buckets.iter().any(|b| b.rows > 1) {
         let lower: Vec<(i64, f64)> = std_points().map(|(s, lo, _, _)| (s, lo)).collect();
         let mut outline: Vec<(i64, f64)> = std_points().map(|(s, _, _, hi)| (s, hi)).collect();
         outline.extend(lower.into_iter().rev());
         let shade = Polygon::new(outline.clone(), BLUE.mix(0.25).filled());
         let edge = PathElement::new(outline, BLUE.mix(0.5).stroke_width(1));
-        chart
-            .draw_series([edge])
-            .context("drawing pred_std envelope edge")?;
+        chart.draw_series([edge]).context("drawing pred_std envelope edge")?;
         chart
             .draw_series([shade])
             .context("drawing pred_std envelope")?
             .label("pred std min..max per bucket")
-            .legend(|(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 16, y + 5)], BLUE.mix(0.25).filled())
-            });
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], BLUE.mix(0.25).filled()));
     }
     chart
-        .draw_series(LineSeries::new(
-            std_points().map(|(s, _, mean, _)| (s, mean)),
-            BLUE.stroke_width(2),
-        ))
+        .draw_series(LineSeries::new(std_points().map(|(s, _, mean, _)| (s, mean)), BLUE.stroke_width(2)))
         .context("drawing pred_std line")?
         .label("pred std")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE.stroke_width(2)));
@@ -304,30 +262,14 @@ fn draw_collapse_marker(
     (step_lo, step_hi): (i64, i64),
     (y_lo, y_hi): (f64, f64),
 ) -> Result<()> {
-    let marker = DashedLineSeries::new(
-        [(step, y_lo), (step, y_hi)],
-        6,
-        4,
-        VERMILLION.stroke_width(2),
-    );
-    chart
-        .draw_series(marker)
-        .context("drawing collapse marker")?;
+    let marker = DashedLineSeries::new([(step, y_lo), (step, y_hi)], 6, 4, VERMILLION.stroke_width(2));
+    chart.draw_series(marker).context("drawing collapse marker")?;
     // The label sits 4 px beside the line, on the side with more room.
-    let (side, dx_px) = if step - step_lo > (step_hi - step_lo) / 2 {
-        (HPos::Right, -4)
-    } else {
-        (HPos::Left, 4)
-    };
-    let style = ("sans-serif", 14)
-        .into_font()
-        .color(&VERMILLION)
-        .pos(Pos::new(side, VPos::Top));
+    let (side, dx_px) = if step - step_lo > (step_hi - step_lo) / 2 { (HPos::Right, -4) } else { (HPos::Left, 4) };
+    let style = ("sans-serif", 14).into_font().color(&VERMILLION).pos(Pos::new(side, VPos::Top));
     let text = Text::new(format!("collapse @ {step}"), (dx_px, 2), style);
     let label = EmptyElement::at((step, y_hi)) + text;
-    chart
-        .draw_series([label])
-        .context("drawing collapse label")?;
+    chart.draw_series([label]).context("drawing collapse label")?;
     Ok(())
 }
 
@@ -336,19 +278,11 @@ fn draw_no_data(root: &DrawingArea<SVGBackend, Shift>, title: &str) -> Result<()
     let centre = |y| Pos::new(HPos::Center, y);
     let middle = (width_px as i32 / 2, height_px as i32 / 2);
     if !title.is_empty() {
-        let style = ("sans-serif", 13)
-            .into_font()
-            .color(&INK)
-            .pos(centre(VPos::Top));
-        root.draw(&Text::new(title, (middle.0, 8), style))
-            .context("drawing plot title")?;
+        let style = ("sans-serif", 13).into_font().color(&INK).pos(centre(VPos::Top));
+        root.draw(&Text::new(title, (middle.0, 8), style)).context("drawing plot title")?;
     }
-    let style = ("sans-serif", 14)
-        .into_font()
-        .color(&GREY)
-        .pos(centre(VPos::Center));
-    root.draw(&Text::new("no data", middle, style))
-        .context("drawing 'no data'")?;
+    let style = ("sans-serif", 14).into_font().color(&GREY).pos(centre(VPos::Center));
+    root.draw(&Text::new("no data", middle, style)).context("drawing 'no data'")?;
     Ok(())
 }
 
@@ -359,38 +293,16 @@ mod tests {
     /// Healthy std around 0.2 that collapses to ~1e-6 at step 1800 (pred_min/max around 0.5).
     fn collapsing(n: usize) -> PlotSeries {
         let step: Vec<i64> = (0..n as i64).collect();
-        let pred_std: Vec<f64> = step
-            .iter()
-            .map(|&s| {
-                if s < 1800 {
-                    0.2 + 0.01 * (s % 7) as f64
-                } else {
-                    1e-6
-                }
-            })
-            .collect();
+        let pred_std: Vec<f64> =
+            step.iter().map(|&s| if s < 1800 { 0.2 + 0.01 * (s % 7) as f64 } else { 1e-6 }).collect();
         let pred_min = pred_std.iter().map(|s| 0.5 - 2.0 * s).collect();
         let pred_max = pred_std.iter().map(|s| 0.5 + 2.0 * s).collect();
-        PlotSeries {
-            step,
-            pred_std,
-            pred_min,
-            pred_max,
-        }
+        PlotSeries { step, pred_std, pred_min, pred_max }
     }
 
     /// Number of `x,y` pairs in all `points="…"` attributes (polylines and polygons).
     fn count_points(svg: &str) -> usize {
-        svg.split("points=\"")
-            .skip(1)
-            .map(|rest| {
-                rest.split('"')
-                    .next()
-                    .unwrap_or("")
-                    .split_whitespace()
-                    .count()
-            })
-            .sum()
+        svg.split("points=\"").skip(1).map(|rest| rest.split('"').next().unwrap_or("").split_whitespace().count()).sum()
     }
 
     #[test]
@@ -431,14 +343,8 @@ mod tests {
     fn short_series_are_drawn_row_by_row_without_envelope() {
         // 400 px wide: 200 buckets for 100 rows, and no legend (whose swatches are paths too).
         let svg = pred_std_svg(&collapsing(100), None, 400, 300, "").unwrap();
-        let line_points = svg
-            .lines()
-            .filter(|l| l.contains("#0072B2") || l.contains("#E69F00"));
-        assert_eq!(
-            line_points.map(count_points).sum::<usize>(),
-            200,
-            "pred_std and spread, 100 rows each"
-        );
+        let line_points = svg.lines().filter(|l| l.contains("#0072B2") || l.contains("#E69F00"));
+        assert_eq!(line_points.map(count_points).sum::<usize>(), 200, "pred_std and spread, 100 rows each");
         assert!(!svg.contains("<polygon"));
     }
 
@@ -450,16 +356,8 @@ mod tests {
         let buckets = downsample(&s, 100);
         assert_eq!(buckets.len(), 100);
         assert_eq!(buckets.iter().map(|b| b.rows).sum::<usize>(), 20_000);
-        let max = buckets
-            .iter()
-            .filter_map(|b| b.pred_std)
-            .map(|(_, _, hi)| hi)
-            .fold(0.0, f64::max);
-        let min = buckets
-            .iter()
-            .filter_map(|b| b.pred_std)
-            .map(|(lo, _, _)| lo)
-            .fold(1.0, f64::min);
+        let max = buckets.iter().filter_map(|b| b.pred_std).map(|(_, _, hi)| hi).fold(0.0, f64::max);
+        let min = buckets.iter().filter_map(|b| b.pred_std).map(|(lo, _, _)| lo).fold(1.0, f64::min);
         assert_eq!((max, min), (50.0, LOG_FLOOR));
         assert_eq!(buckets[0].step, 99, "middle step of rows 0..200");
     }
@@ -484,13 +382,7 @@ mod tests {
     #[test]
     fn nan_zero_negative_and_infinite_values_do_not_panic() {
         let mut s = collapsing(500);
-        for (i, v) in [
-            (3, f64::NAN),
-            (4, 0.0),
-            (5, -1.0),
-            (6, f64::INFINITY),
-            (7, f64::NEG_INFINITY),
-        ] {
+        for (i, v) in [(3, f64::NAN), (4, 0.0), (5, -1.0), (6, f64::INFINITY), (7, f64::NEG_INFINITY)] {
             s.pred_std[i] = v;
             s.pred_max[i + 10] = v;
         }
@@ -502,18 +394,9 @@ mod tests {
             pred_min: vec![f64::NAN; 2],
             pred_max: vec![f64::NAN; 2],
         };
-        assert!(pred_std_svg(&all_nan, None, 360, 220, "")
-            .unwrap()
-            .contains("no data"));
-        let all_zero = PlotSeries {
-            step: vec![5],
-            pred_std: vec![0.0],
-            pred_min: vec![0.3],
-            pred_max: vec![0.3],
-        };
-        assert!(pred_std_svg(&all_zero, Some(5), 360, 220, "")
-            .unwrap()
-            .contains("collapse @ 5"));
+        assert!(pred_std_svg(&all_nan, None, 360, 220, "").unwrap().contains("no data"));
+        let all_zero = PlotSeries { step: vec![5], pred_std: vec![0.0], pred_min: vec![0.3], pred_max: vec![0.3] };
+        assert!(pred_std_svg(&all_zero, Some(5), 360, 220, "").unwrap().contains("collapse @ 5"));
     }
 
     #[test]

@@ -48,8 +48,7 @@ pub fn expand(exp: &Experiment) -> Result<Vec<RunSpec>> {
             set_dotted(&mut table, &axis.key, v)
                 .map_err(|m| bad_input(format!("{file}: sweep.grid.{}: {m}", axis.key)))?;
         }
-        let config = resolve_table(&table)
-            .map_err(|e| bad_input(format!("{file}: {}: {}", e.key, e.msg)))?;
+        let config = resolve_table(&table).map_err(|e| bad_input(format!("{file}: {}: {}", e.key, e.msg)))?;
         let config_toml = config.to_toml();
         let id = run_id(&config_toml);
         if let Some(twin) = runs.iter().find(|r| r.id == id) {
@@ -58,12 +57,7 @@ pub fn expand(exp: &Experiment) -> Result<Vec<RunSpec>> {
                 twin.swept, swept
             )));
         }
-        runs.push(RunSpec {
-            id,
-            config,
-            config_toml,
-            swept,
-        });
+        runs.push(RunSpec { id, config, config_toml, swept });
     }
     Ok(runs)
 }
@@ -83,29 +77,13 @@ mod tests {
 
     #[test]
     fn cartesian_product_in_grid_order_first_key_outermost() {
-        let e = exp(
-            "[sweep.grid]\n\"loss.phi\" = [0.0, 100.0]\nseed = [1, 2, 3]\n",
-            &[],
-        );
+        let e = exp("[sweep.grid]\n\"loss.phi\" = [0.0, 100.0]\nseed = [1, 2, 3]\n", &[]);
         let runs = expand(&e).unwrap();
-        let cells: Vec<Vec<String>> = runs
-            .iter()
-            .map(|r| r.swept.iter().map(|(_, v)| v.clone()).collect())
-            .collect();
-        let want = [
-            ["0.0", "1"],
-            ["0.0", "2"],
-            ["0.0", "3"],
-            ["100.0", "1"],
-            ["100.0", "2"],
-            ["100.0", "3"],
-        ];
+        let cells: Vec<Vec<String>> = runs.iter().map(|r| r.swept.iter().map(|(_, v)| v.clone()).collect()).collect();
+        let want = [["0.0", "1"], ["0.0", "2"], ["0.0", "3"], ["100.0", "1"], ["100.0", "2"], ["100.0", "3"]];
         assert_eq!(cells, want.map(|c| c.map(String::from).to_vec()).to_vec());
         assert_eq!(runs[4].config.seed, 2);
-        assert_eq!(
-            runs[4].config.loss,
-            crate::config::resolved::Loss::MseSumMinusStd { phi: 100.0 }
-        );
+        assert_eq!(runs[4].config.loss, crate::config::resolved::Loss::MseSumMinusStd { phi: 100.0 });
     }
 
     #[test]
@@ -135,10 +113,7 @@ mod tests {
 
     #[test]
     fn overrides_replace_and_add_grid_axes() {
-        let e = exp(
-            "[sweep.grid]\nseed = [0, 1]\n",
-            &["sweep.grid.seed=[5]", "sweep.grid.optim.lr=[0.1, 0.2, 0.3]"],
-        );
+        let e = exp("[sweep.grid]\nseed = [0, 1]\n", &["sweep.grid.seed=[5]", "sweep.grid.optim.lr=[0.1, 0.2, 0.3]"]);
         let runs = expand(&e).unwrap();
         assert_eq!(runs.len(), 3);
         assert!(runs.iter().all(|r| r.config.seed == 5));

@@ -43,8 +43,7 @@ pub fn sweep(opts: &SweepOptions, stop: &AtomicBool) -> Result<Option<SweepOutco
         print_plan(&dir, &specs);
         return Ok(None);
     }
-    std::fs::create_dir_all(dir.root.join("runs"))
-        .with_context(|| format!("creating {}", dir.root.display()))?;
+    std::fs::create_dir_all(dir.root.join("runs")).with_context(|| format!("creating {}", dir.root.display()))?;
     write_json(&dir.manifest(), &merged_manifest(&dir, &exp, &specs))?;
     runner::run_all(&dir, &specs, opts.jobs.max(1), opts.force, stop)?;
     let summaries = build(&dir)?;
@@ -53,20 +52,10 @@ pub fn sweep(opts: &SweepOptions, stop: &AtomicBool) -> Result<Option<SweepOutco
 
 fn print_plan(dir: &SweepDir, specs: &[RunSpec]) {
     let done = specs.iter().filter(|s| dir.is_complete(&s.id)).count();
-    println!(
-        "{} runs ({} done, {} to run) into {}",
-        specs.len(),
-        done,
-        specs.len() - done,
-        dir.root.display()
-    );
+    println!("{} runs ({} done, {} to run) into {}", specs.len(), done, specs.len() - done, dir.root.display());
     for s in specs {
         let swept: Vec<String> = s.swept.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let state = if dir.is_complete(&s.id) {
-            "done"
-        } else {
-            "todo"
-        };
+        let state = if dir.is_complete(&s.id) { "done" } else { "todo" };
         println!("{}  {state}  {}", s.id, swept.join(" "));
     }
 }
@@ -76,13 +65,7 @@ fn merged_manifest(dir: &SweepDir, exp: &Experiment, specs: &[RunSpec]) -> Manif
     let mut m = Manifest {
         name: exp.name.clone(),
         swept_keys: exp.grid.iter().map(|a| a.key.clone()).collect(),
-        runs: specs
-            .iter()
-            .map(|s| ManifestRun {
-                id: s.id.clone(),
-                swept: s.swept.clone(),
-            })
-            .collect(),
+        runs: specs.iter().map(|s| ManifestRun { id: s.id.clone(), swept: s.swept.clone() }).collect(),
     };
     if let Ok(old) = dir.read_manifest() {
         for k in old.swept_keys {

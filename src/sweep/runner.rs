@@ -31,27 +31,16 @@ pub fn run_all(
     force: bool,
     stop: &AtomicBool,
 ) -> Result<Vec<RunResult>> {
-    let todo: Vec<&RunSpec> = specs
-        .iter()
-        .filter(|s| force || !dir.is_complete(&s.id))
-        .collect();
+    let todo: Vec<&RunSpec> = specs.iter().filter(|s| force || !dir.is_complete(&s.id)).collect();
     let skipped = specs.len() - todo.len();
     if skipped > 0 {
-        eprintln!(
-            "{skipped} of {} runs already complete, skipped",
-            specs.len()
-        );
+        eprintln!("{skipped} of {} runs already complete, skipped", specs.len());
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .context("starting the run pool")?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().context("starting the run pool")?;
     let bar = ProgressBar::new(todo.len() as u64);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} runs  {elapsed} elapsed, ETA {eta}  {msg}",
-        )
-        .expect("valid template"),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} runs  {elapsed} elapsed, ETA {eta}  {msg}")
+            .expect("valid template"),
     );
     let results: Vec<Result<RunResult>> = pool.install(|| {
         todo.par_iter()
@@ -80,11 +69,7 @@ pub fn run_all(
 }
 
 fn swept_text(swept: &[(String, String)]) -> String {
-    swept
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    swept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
 }
 
 /// Trains one run into its folder. Only I/O errors on the result itself escape; training
@@ -95,20 +80,15 @@ pub fn run_one(dir: &SweepDir, spec: &RunSpec, stop: &AtomicBool) -> Result<RunR
     // Leftovers of an earlier attempt must not be taken for this one's.
     for stale in [dir.result(&spec.id), dir.metrics(&spec.id)] {
         if stale.exists() {
-            std::fs::remove_file(&stale)
-                .with_context(|| format!("removing {}", stale.display()))?;
+            std::fs::remove_file(&stale).with_context(|| format!("removing {}", stale.display()))?;
         }
     }
     write_atomic(&dir.config(&spec.id), spec.config_toml.as_bytes())?;
     let t0 = Instant::now();
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        train_to_file(spec, &dir.metrics(&spec.id), stop)
-    }));
+    let outcome = catch_unwind(AssertUnwindSafe(|| train_to_file(spec, &dir.metrics(&spec.id), stop)));
     let (ending, reason, steps_done) = match outcome {
         Ok(Ok((Ending::Finished, n))) => ("finished", String::new(), n),
-        Ok(Ok((Ending::Diverged { step, what }, n))) => {
-            ("diverged", format!("non-finite at step {step}: {what}"), n)
-        }
+        Ok(Ok((Ending::Diverged { step, what }, n))) => ("diverged", format!("non-finite at step {step}: {what}"), n),
         Ok(Ok((Ending::Stopped { reason }, n))) => ("stopped", reason, n),
         Ok(Err((e, n))) => ("failed", format!("{e:#}"), n),
         Err(panic) => ("failed", format!("panicked: {}", panic_text(&panic)), 0),
@@ -127,11 +107,7 @@ pub fn run_one(dir: &SweepDir, spec: &RunSpec, stop: &AtomicBool) -> Result<RunR
 
 /// Trains and streams the records to `metrics`. On a training error the rows so far are still
 /// written, so partial metrics survive; the error comes back with the number of steps done.
-fn train_to_file(
-    spec: &RunSpec,
-    metrics: &Path,
-    stop: &AtomicBool,
-) -> Result<(Ending, i64), (anyhow::Error, i64)> {
+fn train_to_file(spec: &RunSpec, metrics: &Path, stop: &AtomicBool) -> Result<(Ending, i64), (anyhow::Error, i64)> {
     let mut trainer = Trainer::new(&spec.config).map_err(|e| (e, 0))?;
     let mut writer = MetricsWriter::create(metrics, trainer.layout()).map_err(|e| (e, 0))?;
     let mut steps = 0i64;

@@ -24,28 +24,16 @@ pub fn compute(kind: &Loss, preds: &Tensor, labels: &Tensor) -> Result<LossParts
     match *kind {
         Loss::MseSum => {
             let mse = sq.sum_all()?;
-            Ok(LossParts {
-                total: mse.clone(),
-                mse,
-                std_bonus: None,
-            })
+            Ok(LossParts { total: mse.clone(), mse, std_bonus: None })
         }
         Loss::MseMean => {
             let mse = sq.mean_all()?;
-            Ok(LossParts {
-                total: mse.clone(),
-                mse,
-                std_bonus: None,
-            })
+            Ok(LossParts { total: mse.clone(), mse, std_bonus: None })
         }
         Loss::MseSumMinusStd { phi } => {
             let mse = sq.sum_all()?;
             let bonus = (unbiased_std(preds)? * phi)?;
-            Ok(LossParts {
-                total: (&mse - &bonus)?,
-                mse,
-                std_bonus: Some(bonus),
-            })
+            Ok(LossParts { total: (&mse - &bonus)?, mse, std_bonus: Some(bonus) })
         }
     }
 }
@@ -85,21 +73,12 @@ mod tests {
         let cases: &[(Loss, f64, f64, Option<f64>)] = &[
             (Loss::MseSum, 0.06, 0.06, None),
             (Loss::MseMean, 0.02, 0.02, None),
-            (
-                Loss::MseSumMinusStd { phi: 100.0 },
-                0.06 - 36.0555,
-                0.06,
-                Some(36.0555),
-            ),
+            (Loss::MseSumMinusStd { phi: 100.0 }, 0.06 - 36.0555, 0.06, Some(36.0555)),
             (Loss::MseSumMinusStd { phi: 0.0 }, 0.06, 0.06, Some(0.0)),
         ];
         for (kind, total, mse, bonus) in cases {
             let parts = compute(kind, &p, &y).unwrap();
-            assert!(
-                (scalar(&parts.total) - total).abs() < 1e-4,
-                "{kind:?} total {}",
-                scalar(&parts.total)
-            );
+            assert!((scalar(&parts.total) - total).abs() < 1e-4, "{kind:?} total {}", scalar(&parts.total));
             assert!((scalar(&parts.mse) - mse).abs() < 1e-6, "{kind:?}");
             match (bonus, &parts.std_bonus) {
                 (Some(b), Some(t)) => assert!((scalar(t) - b).abs() < 1e-3, "{kind:?}"),
@@ -121,10 +100,7 @@ mod tests {
         assert_eq!(std.to_scalar::<f32>().unwrap(), 0.0);
         let g = std.backward().unwrap();
         // candle drops the branch entirely (an absent gradient is a zero one), never NaN.
-        let grad: Vec<f32> = g
-            .get(v.as_tensor())
-            .map(|t| t.to_vec1().unwrap())
-            .unwrap_or(vec![0.0; 3]);
+        let grad: Vec<f32> = g.get(v.as_tensor()).map(|t| t.to_vec1().unwrap()).unwrap_or(vec![0.0; 3]);
         assert_eq!(grad, vec![0.0, 0.0, 0.0]);
     }
 

@@ -36,12 +36,7 @@ fn sum_sq(x: &Tensor) -> Result<f64> {
 
 impl Optimizer {
     pub fn new(kind: Optim, n_params: usize) -> Optimizer {
-        Optimizer {
-            kind,
-            m: vec![None; n_params],
-            v: vec![None; n_params],
-            t: 0,
-        }
+        Optimizer { kind, m: vec![None; n_params], v: vec![None; n_params], t: 0 }
     }
 
     /// Applies one update with learning rate `lr`. Parameters without a gradient are left alone.
@@ -69,11 +64,7 @@ impl Optimizer {
         Ok(StepStats {
             grad_norm,
             group_norms: group_sq.iter().map(|s| s.sqrt()).collect(),
-            update_ratio: if theta_sq > 0.0 {
-                (delta_sq / theta_sq).sqrt()
-            } else {
-                f64::NAN
-            },
+            update_ratio: if theta_sq > 0.0 { (delta_sq / theta_sq).sqrt() } else { f64::NAN },
             frozen_params: frozen,
         })
     }
@@ -81,16 +72,8 @@ impl Optimizer {
     /// Δθ for parameter `i` with gradient `g`.
     fn delta(&mut self, i: usize, theta: &Tensor, g: &Tensor, lr: f64) -> Result<Tensor> {
         match self.kind {
-            Optim::Sgd {
-                momentum,
-                weight_decay,
-                ..
-            } => {
-                let mut d = if weight_decay > 0.0 {
-                    (g + (theta * weight_decay)?)?
-                } else {
-                    g.clone()
-                };
+            Optim::Sgd { momentum, weight_decay, .. } => {
+                let mut d = if weight_decay > 0.0 { (g + (theta * weight_decay)?)? } else { g.clone() };
                 if momentum > 0.0 {
                     // torch: buf = μ·buf + g (buf = g on the first step), then d = buf.
                     d = match &self.m[i] {
@@ -101,13 +84,7 @@ impl Optimizer {
                 }
                 d * (-lr)
             }
-            Optim::Adamw {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-                ..
-            } => {
+            Optim::Adamw { beta1, beta2, eps, weight_decay, .. } => {
                 let m = match &self.m[i] {
                     Some(m) => ((m * beta1)? + (g * (1.0 - beta1))?)?,
                     None => (g * (1.0 - beta1))?,
@@ -135,8 +112,7 @@ mod tests {
 
     fn store(values: &[f32]) -> ParamStore {
         let mut ps = ParamStore::default();
-        ps.add("w", "g", Tensor::new(values, &Device::Cpu).unwrap())
-            .unwrap();
+        ps.add("w", "g", Tensor::new(values, &Device::Cpu).unwrap()).unwrap();
         ps
     }
 
@@ -146,14 +122,7 @@ mod tests {
         let mut opt = Optimizer::new(kind, 1);
         for _ in 0..steps {
             let w: &Var = &ps.params[0].var;
-            let grads = w
-                .as_tensor()
-                .sqr()
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
+            let grads = w.as_tensor().sqr().unwrap().sum_all().unwrap().backward().unwrap();
             opt.step(&ps, &grads, 0.1).unwrap();
         }
         ps.params[0].var.as_tensor().to_vec1().unwrap()
@@ -162,62 +131,24 @@ mod tests {
     // References from torch.optim with lr = 0.1 on loss = (w**2).sum(), w0 = [1, -2].
     #[test]
     fn updates_match_torch() {
-        let sgd = Optim::Sgd {
-            lr: 0.1,
-            momentum: 0.0,
-            weight_decay: 0.0,
-        };
+        let sgd = Optim::Sgd { lr: 0.1, momentum: 0.0, weight_decay: 0.0 };
         assert_eq!(one_step(sgd, 1), vec![0.8, -1.6]);
         // momentum 0.9, two steps: w1 = [0.8, -1.6]; buf = 0.9·[2, -4] + [1.6, -3.2] = [3.4, -6.8]
-        let mom = Optim::Sgd {
-            lr: 0.1,
-            momentum: 0.9,
-            weight_decay: 0.0,
-        };
+        let mom = Optim::Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.0 };
         let w = one_step(mom, 2);
-        assert!(
-            (w[0] - 0.46).abs() < 1e-6 && (w[1] + 0.92).abs() < 1e-6,
-            "{w:?}"
-        );
+        assert!((w[0] - 0.46).abs() < 1e-6 && (w[1] + 0.92).abs() < 1e-6, "{w:?}");
         // AdamW, first step: m̂/√v̂ = sign(g) → w − 0.1·sign(g) − 0.1·0.01·w
-        let adamw = Optim::Adamw {
-            lr: 0.1,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.01,
-        };
+        let adamw = Optim::Adamw { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 };
         let w = one_step(adamw, 1);
-        assert!(
-            (w[0] - 0.899).abs() < 1e-5 && (w[1] + 1.898).abs() < 1e-5,
-            "{w:?}"
-        );
+        assert!((w[0] - 0.899).abs() < 1e-5 && (w[1] + 1.898).abs() < 1e-5, "{w:?}");
     }
 
     #[test]
     fn reports_norms_ratio_and_frozen_tensors() {
         let mut ps = store(&[3.0, 4.0]);
-        ps.add(
-            "unused",
-            "other",
-            Tensor::new(&[1.0f32], &Device::Cpu).unwrap(),
-        )
-        .unwrap();
-        let grads = ps.params[0]
-            .var
-            .as_tensor()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let mut opt = Optimizer::new(
-            Optim::Sgd {
-                lr: 0.5,
-                momentum: 0.0,
-                weight_decay: 0.0,
-            },
-            2,
-        );
+        ps.add("unused", "other", Tensor::new(&[1.0f32], &Device::Cpu).unwrap()).unwrap();
+        let grads = ps.params[0].var.as_tensor().sum_all().unwrap().backward().unwrap();
+        let mut opt = Optimizer::new(Optim::Sgd { lr: 0.5, momentum: 0.0, weight_decay: 0.0 }, 2);
         let s = opt.step(&ps, &grads, 0.5).unwrap();
         assert!((s.grad_norm - 2f64.sqrt()).abs() < 1e-9);
         assert_eq!(s.group_norms.len(), 2);

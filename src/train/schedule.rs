@@ -13,11 +13,7 @@ pub fn lr_at(schedule: &Schedule, base_lr: f64, step: u64, epoch: u64) -> f64 {
     match *schedule {
         Schedule::Constant => base_lr,
         Schedule::Exponential { per, gamma } => base_lr * gamma.powf(t(per) as f64),
-        Schedule::Step {
-            per,
-            gamma,
-            step_size,
-        } => base_lr * gamma.powf((t(per) / step_size) as f64),
+        Schedule::Step { per, gamma, step_size } => base_lr * gamma.powf((t(per) / step_size) as f64),
         Schedule::Cosine { per, t_max, min_lr } => {
             // torch's closed form; past t_max the cosine continues (it is periodic in 2·t_max).
             let phase = std::f64::consts::PI * t(per) as f64 / t_max as f64;
@@ -39,35 +35,11 @@ mod tests {
     fn lr_sequences_match_torch() {
         let cases: &[(Schedule, [f64; 6])] = &[
             (Schedule::Constant, [0.1; 6]),
+            (Schedule::Exponential { per: Per::Step, gamma: 0.9 }, [0.1, 0.09, 0.081, 0.0729, 0.06561, 0.059049]),
+            (Schedule::Step { per: Per::Step, gamma: 0.5, step_size: 2 }, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]),
             (
-                Schedule::Exponential {
-                    per: Per::Step,
-                    gamma: 0.9,
-                },
-                [0.1, 0.09, 0.081, 0.0729, 0.06561, 0.059049],
-            ),
-            (
-                Schedule::Step {
-                    per: Per::Step,
-                    gamma: 0.5,
-                    step_size: 2,
-                },
-                [0.1, 0.1, 0.05, 0.05, 0.025, 0.025],
-            ),
-            (
-                Schedule::Cosine {
-                    per: Per::Step,
-                    t_max: 4,
-                    min_lr: 0.0,
-                },
-                [
-                    0.1,
-                    0.08535533905932738,
-                    0.05,
-                    0.014644660940672627,
-                    0.0,
-                    0.014644660940672622,
-                ],
+                Schedule::Cosine { per: Per::Step, t_max: 4, min_lr: 0.0 },
+                [0.1, 0.08535533905932738, 0.05, 0.014644660940672627, 0.0, 0.014644660940672622],
             ),
         ];
         for (s, want) in cases {
@@ -80,10 +52,7 @@ mod tests {
 
     #[test]
     fn per_epoch_schedules_only_change_between_epochs() {
-        let s = Schedule::Exponential {
-            per: Per::Epoch,
-            gamma: 0.9,
-        };
+        let s = Schedule::Exponential { per: Per::Epoch, gamma: 0.9 };
         assert_eq!(lr_at(&s, 5e-4, 0, 0), lr_at(&s, 5e-4, 99, 0));
         assert!(close(lr_at(&s, 5e-4, 100, 1), 4.5e-4));
         assert!(close(lr_at(&s, 5e-4, 250, 2), 5e-4 * 0.81));

@@ -56,14 +56,7 @@ fn stream(seed: u64, id: u64) -> ChaCha8Rng {
 
 impl Trainer {
     pub fn new(cfg: &RunConfig) -> Result<Trainer> {
-        let DataConfig::Synthetic {
-            seed,
-            n_train,
-            min_len,
-            max_len,
-            label_density,
-            masked_frac,
-        } = cfg.data;
+        let DataConfig::Synthetic { seed, n_train, min_len, max_len, label_density, masked_frac } = cfg.data;
         let spec = SyntheticSpec {
             seed,
             n_train,
@@ -75,16 +68,8 @@ impl Trainer {
         };
         let data = generate(&spec);
         let model = Model::new(&cfg.model, cfg.seed, &Device::Cpu).context("building the model")?;
-        let layout = RecordLayout {
-            groups: model.params.groups.clone(),
-            layers: model.tap_names(),
-        };
-        Ok(Trainer {
-            cfg: cfg.clone(),
-            data,
-            model,
-            layout,
-        })
+        let layout = RecordLayout { groups: model.params.groups.clone(), layers: model.tap_names() };
+        Ok(Trainer { cfg: cfg.clone(), data, model, layout })
     }
 
     pub fn layout(&self) -> &RecordLayout {
@@ -96,11 +81,7 @@ impl Trainer {
     }
 
     /// Trains, handing each step's record to `sink`. Returns how it ended and the steps done.
-    pub fn run(
-        &mut self,
-        stop: &AtomicBool,
-        sink: &mut dyn FnMut(StepRecord) -> Result<()>,
-    ) -> Result<(Ending, i64)> {
+    pub fn run(&mut self, stop: &AtomicBool, sink: &mut dyn FnMut(StepRecord) -> Result<()>) -> Result<(Ending, i64)> {
         let cfg = &self.cfg;
         let mut drop = Dropout::new(stream(cfg.seed, 1));
         let mut sampler = Sampler::new(self.data.len(), cfg.train.batch_size, stream(cfg.seed, 2));
@@ -108,21 +89,11 @@ impl Trainer {
         let started = Instant::now();
         for step in 0..cfg.train.steps as i64 {
             if stop.load(Ordering::Relaxed) {
-                return Ok((
-                    Ending::Stopped {
-                        reason: "interrupted".into(),
-                    },
-                    step,
-                ));
+                return Ok((Ending::Stopped { reason: "interrupted".into() }, step));
             }
             if let Some(limit) = cfg.train.max_wall_s {
                 if started.elapsed().as_secs_f64() > limit {
-                    return Ok((
-                        Ending::Stopped {
-                            reason: format!("train.max_wall_s = {limit} reached"),
-                        },
-                        step,
-                    ));
+                    return Ok((Ending::Stopped { reason: format!("train.max_wall_s = {limit} reached") }, step));
                 }
             }
             let t0 = Instant::now();
@@ -132,16 +103,9 @@ impl Trainer {
 
             let fwd = self.model.forward(&tensors(&batch)?, &mut drop)?;
             let labels = batch.kept_labels();
-            let parts = loss::compute(
-                &cfg.loss,
-                &fwd.preds,
-                &Tensor::new(labels.as_slice(), &Device::Cpu)?,
-            )?;
+            let parts = loss::compute(&cfg.loss, &fwd.preds, &Tensor::new(labels.as_slice(), &Device::Cpu)?)?;
             let parts = match cfg.train.fault() {
-                Some(Fault::Nan(at)) if at == step as u64 => LossParts {
-                    total: (&parts.total * f64::NAN)?,
-                    ..parts
-                },
+                Some(Fault::Nan(at)) if at == step as u64 => LossParts { total: (&parts.total * f64::NAN)?, ..parts },
                 Some(Fault::Panic(at)) if at == step as u64 => {
                     panic!("injected panic at step {step} (train.fault)")
                 }
@@ -150,9 +114,7 @@ impl Trainer {
             let grads = parts.total.backward()?;
 
             let mut rec = forward_stats(&fwd, &parts, &labels)?;
-            rec.bias_output = 1.0
-                / (1.0
-                    + (-(self.model.out_bias().flatten_all()?.to_vec1::<f32>()?[0] as f64)).exp());
+            rec.bias_output = 1.0 / (1.0 + (-(self.model.out_bias().flatten_all()?.to_vec1::<f32>()?[0] as f64)).exp());
             let s = opt.step(&self.model.params, &grads, lr)?;
             rec.step = step;
             rec.epoch = epoch as i64;
@@ -203,12 +165,7 @@ pub fn forward_stats(fwd: &Forward, parts: &LossParts, labels: &[f32]) -> Result
     Ok(StepRecord {
         loss: scalar(&parts.total)?,
         mse: scalar(&parts.mse)?,
-        std_bonus: parts
-            .std_bonus
-            .as_ref()
-            .map(scalar)
-            .transpose()?
-            .unwrap_or(0.0),
+        std_bonus: parts.std_bonus.as_ref().map(scalar).transpose()?.unwrap_or(0.0),
         pred_mean,
         pred_std,
         pred_min: preds.iter().copied().fold(f32::INFINITY, f32::min) as f64,
@@ -225,13 +182,8 @@ pub fn forward_stats(fwd: &Forward, parts: &LossParts, labels: &[f32]) -> Result
 
 /// The first non-finite quantity of a record, if any.
 fn non_finite(r: &StepRecord) -> Option<String> {
-    [
-        ("loss", r.loss),
-        ("pred_std", r.pred_std),
-        ("grad_norm", r.grad_norm),
-        ("update_ratio", r.update_ratio),
-    ]
-    .iter()
-    .find(|(_, v)| !v.is_finite())
-    .map(|(name, v)| format!("{name} = {v}"))
+    [("loss", r.loss), ("pred_std", r.pred_std), ("grad_norm", r.grad_norm), ("update_ratio", r.update_ratio)]
+        .iter()
+        .find(|(_, v)| !v.is_finite())
+        .map(|(name, v)| format!("{name} = {v}"))
 }
