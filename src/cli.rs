@@ -105,7 +105,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let required = step_col.is_some();
             let log = read_log(&file, step_col.as_deref().unwrap_or("step"), required, &std_col)?;
             let finding = detect(&log.steps, &log.pred_std, &params);
-            let diagnosis = diagnose(&log.table, &log.steps, &finding)?;
+            let diagnosis = diagnose(&log.table, &log.steps, &finding, &params)?;
             if json {
                 println!("{}", detect_json(&log, &finding, &diagnosis));
             } else {
@@ -177,6 +177,7 @@ fn detect_json(log: &Log, f: &Finding, d: &Diagnosis) -> serde_json::Value {
         "cause": d.cause.as_str(),
         "first_dead_layer": d.first_dead_layer,
         "dead_step": d.dead_step,
+        "warning_step": d.warning_step,
         "diagnosis": d.text,
     })
 }

@@ -105,7 +105,7 @@ pub fn summarize(dir: &SweepDir, run: &ManifestRun) -> Result<(RunSummary, Optio
         if m.rows() > 0 {
             let (steps, std) = normalize(&m.i64s("step")?, &m.f64s("pred_std")?);
             let f = detect(&steps, &std, &config.detect);
-            s.diagnosis = diagnose(m, &steps, &f)?;
+            s.diagnosis = diagnose(m, &steps, &f, &config.detect)?;
             if result.ending != "finished" {
                 s.diagnosis.text = format!("{}; {}", result.reason, s.diagnosis.text);
             }
@@ -162,6 +162,7 @@ fn summary_frame(swept_keys: &[String], rows: &[RunSummary]) -> Result<DataFrame
         column("spike_ratio", rows, |r| r.diagnosis.spike_ratio),
         column("saturated_frac", rows, |r| r.diagnosis.saturated_frac),
         column("diverged_step", rows, |r| r.diagnosis.diverged_step),
+        column("warning_step", rows, |r| r.diagnosis.warning_step),
     ]);
     Ok(DataFrame::new(rows.len(), cols)?)
 }

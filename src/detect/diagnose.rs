@@ -8,6 +8,8 @@
 use anyhow::Result;
 
 use super::collapse::Finding;
+use super::risk::{collapse_risk, first_warning, WARN};
+use crate::config::resolved::DetectConfig;
 use crate::metrics::reader::MetricsTable;
 
 /// A unit counts as dead when `dead_frac` reaches this…
@@ -85,6 +87,8 @@ pub struct Diagnosis {
     pub frozen_params: Option<i64>,
     /// First step with a non-finite loss, pred_std or grad_norm.
     pub diverged_step: Option<i64>,
+    /// First step whose `collapse_risk` reached the warning level (see `detect::risk`).
+    pub warning_step: Option<i64>,
     pub text: String,
 }
 
@@ -98,13 +102,14 @@ fn col(m: &MetricsTable, name: &str) -> Result<Option<Vec<f64>>> {
 }
 
 /// Diagnoses a run from its metrics (`steps` sorted ascending, one per row) and its finding.
-pub fn diagnose(m: &MetricsTable, steps: &[i64], f: &Finding) -> Result<Diagnosis> {
+pub fn diagnose(m: &MetricsTable, steps: &[i64], f: &Finding, p: &DetectConfig) -> Result<Diagnosis> {
     let mut d = Diagnosis::default();
     if steps.is_empty() {
         d.text = "no rows".into();
         return Ok(d);
     }
     d.diverged_step = first_non_finite(m, steps)?;
+    d.warning_step = warning(m, steps, p)?;
     d.frozen_params = col(m, "frozen_params")?.map(|v| v[0] as i64);
     let Some(s) = f.collapse_step else {
         d.cause = match (d.diverged_step, d.frozen_params) {
@@ -158,6 +163,22 @@ pub fn diagnose(m: &MetricsTable, steps: &[i64], f: &Finding) -> Result<Diagnosi
     };
     d.text = text(&d, f);
     Ok(d)
+}
+
+/// The early-warning step from pred_std, the largest dead fraction and the update ratio.
+fn warning(m: &MetricsTable, steps: &[i64], p: &DetectConfig) -> Result<Option<i64>> {
+    let Some(std) = col(m, "pred_std")? else { return Ok(None) };
+    let mut dead: Option<Vec<f64>> = None;
+    for layer in m.suffixes("dead_frac_") {
+        let v = m.f64s(&format!("dead_frac_{layer}"))?;
+        dead = Some(match dead {
+            Some(d) => d.iter().zip(&v).map(|(a, b)| a.max(*b)).collect(),
+            None => v,
+        });
+    }
+    let ratio = col(m, "update_ratio")?;
+    let risk = collapse_risk(steps, &std, dead.as_deref(), ratio.as_deref(), p);
+    Ok(first_warning(steps, &risk, WARN))
 }
 
 fn first_non_finite(m: &MetricsTable, steps: &[i64]) -> Result<Option<i64>> {
@@ -240,6 +261,11 @@ fn text(d: &Diagnosis, f: &Finding) -> String {
         (Some(p), None) => parts.push(format!("output {p:.4}")),
         _ => {}
     }
+    if let (Some(w), Some(s)) = (d.warning_step, f.collapse_step) {
+        if w < s {
+            parts.push(format!("early warning at step {w}, {} steps before", s - w));
+        }
+    }
     if let (Some(s), Some(r)) = (d.spike_step, d.spike_ratio) {
         parts.push(format!("update {r:.0}× its median at step {s}"));
     }
@@ -251,3 +277,7 @@ fn text(d: &Diagnosis, f: &Finding) -> String {
     }
     parts.join("; ")
 }
+
+#[cfg(test)]
+#[path = "diagnose_tests.rs"]
+mod tests;

@@ -3,3 +3,4 @@
 
 pub mod collapse;
 pub mod diagnose;
+pub mod risk;
