@@ -12,6 +12,7 @@ use crate::detect::diagnose::{diagnose, Diagnosis};
 use crate::error::bad_input;
 use crate::metrics::log::{read_log, Log};
 use crate::report::build::build;
+use crate::report::compare::compare;
 use crate::summary::Status;
 use crate::sweep::files::SweepDir;
 use crate::sweep::{sweep, SweepOptions};
@@ -81,6 +82,16 @@ pub enum Command {
         /// A sweep folder, e.g. reports/phi_grid.
         sweep_dir: PathBuf,
     },
+    /// Overlay the curves of runs (or of every run of sweeps) and show what differs in their
+    /// configs, in one self-contained HTML file.
+    Compare {
+        /// Run folders (SWEEP/runs/RUN_ID) or sweep folders, in any mix.
+        #[arg(required = true, value_name = "RUN_OR_SWEEP_DIR")]
+        inputs: Vec<PathBuf>,
+        /// The HTML file to write.
+        #[arg(long, default_value = "compare.html")]
+        out: PathBuf,
+    },
 }
 
 /// Runs the parsed command.
@@ -124,6 +135,11 @@ pub fn run(cli: Cli) -> Result<()> {
             let rows = build(&dir)?;
             print_counts(&rows);
             println!("report: {}", dir.root.join("index.html").display());
+            Ok(())
+        }
+        Command::Compare { inputs, out } => {
+            let n = compare(&inputs, &out)?;
+            println!("compared {n} runs: {}", out.display());
             Ok(())
         }
     }

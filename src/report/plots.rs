@@ -1,428 +1,374 @@
-//! Plots: draws one run's prediction spread over steps as an inline SVG string (no XML
-//! declaration, so it can sit inside HTML). Owns the log-axis clamping rules and the
-//! drawing-only downsampling that keeps long series small without hiding spikes or the collapse.
-//! Reads plain `PlotSeries` data; knows nothing about runs, files or HTML.
+//! Plots: draws per-step series as inline SVG strings (no XML declaration, so they can sit
+//! inside HTML). Owns the chart description ([`Chart`]: lines, bands, markers, scale), axis
+//! ranges and ticks, and the choice of log or linear axis. Reads plain slices of steps and
+//! values; knows nothing about runs, files or HTML. Downsampling is `downsample`'s.
 
 use anyhow::{bail, Context, Result};
-use plotters::coord::combinators::WithKeyPoints;
-use plotters::coord::types::RangedCoordi64;
+use std::ops::Range;
+
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::{RangedCoordf64, RangedCoordi64};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::PlotSeries;
+use super::downsample::{band_points, line_points, rows_in, Axis, LOG_FLOOR};
+use super::palette::{Colour, GREY};
+use super::text::fmt_sig;
+use super::ticks::{linear_ticks, log_ticks};
 
-/// Okabe–Ito colours (colour-blind safe).
-const BLUE: RGBColor = RGBColor(0x00, 0x72, 0xB2);
-const VERMILLION: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
-const ORANGE: RGBColor = RGBColor(0xE6, 0x9F, 0x00);
-const GREY: RGBColor = RGBColor(0x99, 0x99, 0x99);
-const INK: RGBColor = RGBColor(0x00, 0x00, 0x00);
-
-/// Smallest value drawn on the log axis; values at or below it (zero, negative, `-inf`) sit here.
-const LOG_FLOOR: f64 = 1e-12;
-/// Pixels of plot width per downsampling bucket: one bucket every two pixels is finer than
-/// the eye can tell apart, and the min..max envelope keeps every spike visible.
+/// Pixels of plot width per downsampling bucket (each bucket draws at most two points).
 const PIXELS_PER_BUCKET: u32 = 2;
+/// Width of the y label area, left of the plot, and height of the x label area below it.
+const Y_LABEL_PX: u32 = 64;
+const X_LABEL_PX: u32 = 36;
 /// Plot sizes below this leave no room for the axes.
 const MIN_WIDTH_PX: u32 = 120;
 const MIN_HEIGHT_PX: u32 = 80;
-/// A legend is drawn only on plots at least this wide (small multiples get a page-level key).
-const LEGEND_MIN_WIDTH_PX: u32 = 480;
+/// `Scale::Auto` picks a log axis when positive values span at least this ratio (2 decades).
+const AUTO_LOG_RATIO: f64 = 100.0;
 
-/// SVG (as a String, starting with "<svg") of pred_std over steps on a log10 y axis.
-///
-/// Draws `pred_std` as a line (blue) and the spread `pred_max - pred_min` as a second, lighter
-/// line (orange), plus a vertical dashed marker labelled "collapse @ STEP" at `collapse_step`.
-/// Series longer than `width / 2` rows are downsampled for drawing only: each bucket of rows is
-/// drawn as the min..max envelope of `pred_std` (shaded) with the bucket mean as the line.
-/// Values at or below 1e-12 and `-inf` are clamped to 1e-12; NaN and `+inf` rows are skipped
-/// (a diverged value has no place on the axis; drawing it at the floor would look like a
-/// collapse). An empty series (or one with nothing drawable) gives a small SVG saying "no data".
-pub fn pred_std_svg(
-    series: &PlotSeries,
-    collapse_step: Option<i64>,
-    width: u32,
-    height: u32,
-    title: &str,
-) -> Result<String> {
-    check_series(series)?;
-    if width < MIN_WIDTH_PX || height < MIN_HEIGHT_PX {
-        bail!("plot size must be at least {MIN_WIDTH_PX}x{MIN_HEIGHT_PX} px but got {width}x{height}");
+/// The y axis of a chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    Linear,
+    Log,
+    /// Log when every drawn value is positive and they span two decades or more, else linear.
+    Auto,
+}
+
+/// One series over steps. `steps` is sorted ascending and as long as `values`.
+#[derive(Debug, Clone)]
+pub struct Line<'a> {
+    pub label: String,
+    pub steps: &'a [i64],
+    pub values: &'a [f64],
+    pub colour: Colour,
+    pub dashed: bool,
+}
+
+/// A shaded area between two series over the same steps (e.g. `pred_min..pred_max`).
+#[derive(Debug, Clone)]
+pub struct Band<'a> {
+    pub label: String,
+    pub steps: &'a [i64],
+    pub lower: &'a [f64],
+    pub upper: &'a [f64],
+    pub colour: Colour,
+}
+
+/// A dashed vertical line at an exact step (a collapse, a divergence), labelled at the top.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub step: i64,
+    pub label: String,
+    pub colour: Colour,
+}
+
+/// Everything one plot shows. Lines are drawn over bands, markers over both.
+#[derive(Debug, Clone)]
+pub struct Chart<'a> {
+    /// The y axis description, with its unit.
+    pub y_desc: String,
+    pub scale: Scale,
+    /// `(width, height)` in pixels.
+    pub size: (u32, u32),
+    /// Steps shown, inclusive; None: every logged step and every marker.
+    pub window: Option<(i64, i64)>,
+    /// A y range always shown (e.g. 0..1 for a share), widened when values fall outside it.
+    pub y_fixed: Option<(f64, f64)>,
+    pub lines: Vec<Line<'a>>,
+    pub bands: Vec<Band<'a>>,
+    pub markers: Vec<Marker>,
+    /// Room above the data for at least this many marker labels, whether or not there are any
+    /// (charts meant to share their y axis reserve the same room).
+    pub min_label_rows: usize,
+}
+
+impl<'a> Chart<'a> {
+    pub fn new(y_desc: &str, scale: Scale, size: (u32, u32)) -> Chart<'a> {
+        Chart {
+            y_desc: y_desc.to_string(),
+            scale,
+            size,
+            window: None,
+            y_fixed: None,
+            lines: Vec::new(),
+            bands: Vec::new(),
+            markers: Vec::new(),
+            min_label_rows: 0,
+        }
     }
-    let buckets = downsample(series, bucket_count(width));
-    let mut svg = String::new();
+}
+
+/// The drawn points of a chart, y already projected (log10 on a log axis).
+struct Drawn {
+    axis: Axis,
+    window: (i64, i64),
+    lines: Vec<Vec<(i64, f64)>>,
+    bands: Vec<Vec<(i64, f64, f64)>>,
+    /// `(lo, hi)` of the y axis, padded; None when nothing is drawable.
+    y_range: Option<(f64, f64)>,
+}
+
+/// The SVG (a String starting with "<svg") of `chart`. Series longer than about half the
+/// plot width in pixels are downsampled for drawing only (see `downsample`); markers sit at
+/// their exact steps. A chart with nothing drawable says "no data".
+pub fn render(chart: &Chart) -> Result<String> {
+    check(chart)?;
+    let drawn = prepare(chart);
+    let mut svg = String::with_capacity(16 * 1024);
     {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, chart.size).into_drawing_area();
         root.fill(&WHITE).context("filling plot background")?;
-        if buckets.is_empty() {
-            draw_no_data(&root, title)?;
-        } else {
-            draw_chart(&root, series, &buckets, collapse_step, title)?;
+        match drawn.y_range {
+            None => draw_no_data(&root)?,
+            Some(y_range) => draw_chart(&root, chart, &drawn, y_range)?,
         }
         root.present().context("finishing SVG")?;
     }
     Ok(svg)
 }
 
-/// One drawn point: a run of consecutive rows summarised for the plot.
-#[derive(Debug, Clone, PartialEq)]
-struct Bucket {
-    /// Middle step of the rows in the bucket.
-    step: i64,
-    /// `(min, mean, max)` of the clamped `pred_std` of its rows; None when all were skipped.
-    pred_std: Option<(f64, f64, f64)>,
-    /// Mean clamped `pred_max - pred_min`; None when all were skipped.
-    spread_mean: Option<f64>,
-    /// Logged rows summarised (1 when the series is not downsampled).
-    rows: usize,
-}
-
-fn check_series(series: &PlotSeries) -> Result<()> {
-    let n = series.step.len();
-    let (std_n, min_n, max_n) = (series.pred_std.len(), series.pred_min.len(), series.pred_max.len());
-    if std_n != n || min_n != n || max_n != n {
-        let lengths = format!("step {n}, pred_std {std_n}, pred_min {min_n}, pred_max {max_n}");
-        bail!("plot series columns differ in length: {lengths}");
+fn check(chart: &Chart) -> Result<()> {
+    let (width, height) = chart.size;
+    if width < MIN_WIDTH_PX || height < MIN_HEIGHT_PX {
+        bail!("plot size must be at least {MIN_WIDTH_PX}x{MIN_HEIGHT_PX} px but got {width}x{height}");
+    }
+    for line in &chart.lines {
+        if line.steps.len() != line.values.len() {
+            bail!("plot line {:?}: {} steps but {} values", line.label, line.steps.len(), line.values.len());
+        }
+    }
+    for band in &chart.bands {
+        let (n, lo, hi) = (band.steps.len(), band.lower.len(), band.upper.len());
+        if lo != n || hi != n {
+            bail!("plot band: {n} steps but {lo} lower and {hi} upper values");
+        }
     }
     Ok(())
 }
 
-fn bucket_count(width_px: u32) -> usize {
-    (width_px / PIXELS_PER_BUCKET).max(1) as usize
+fn prepare(chart: &Chart) -> Drawn {
+    let window = chart.window.unwrap_or_else(|| data_window(chart));
+    let window = (window.0, window.1.max(window.0 + 1));
+    let axis = resolve_scale(chart, window);
+    let buckets = (chart.size.0.saturating_sub(Y_LABEL_PX + 20) / PIXELS_PER_BUCKET).max(1) as usize;
+    let lines: Vec<_> = chart.lines.iter().map(|l| line_points(l.steps, l.values, window, buckets, axis)).collect();
+    let bands: Vec<_> =
+        chart.bands.iter().map(|b| band_points(b.steps, b.lower, b.upper, window, buckets, axis)).collect();
+    let ys = lines.iter().flatten().map(|p| p.1).chain(bands.iter().flatten().flat_map(|b| [b.1, b.2]));
+    let labels = chart.markers.iter().filter(|m| !m.label.is_empty() && in_window(m.step, window)).count();
+    let labels = labels.max(chart.min_label_rows);
+    let y_range = padded_range(ys, axis, chart.y_fixed).map(|r| with_headroom(r, labels, chart.size.1));
+    Drawn { axis, window, lines, bands, y_range }
 }
 
-/// The value as drawn on the log axis: None for NaN and `+inf`, else at least `LOG_FLOOR`.
-fn log_safe(value: f64) -> Option<f64> {
-    if value.is_nan() || value == f64::INFINITY {
-        None
-    } else {
-        Some(value.max(LOG_FLOOR))
+fn in_window(step: i64, (lo, hi): (i64, i64)) -> bool {
+    lo <= step && step <= hi
+}
+
+/// Raises the top of the y range so that `labels` marker labels (16 px each) sit above the
+/// data instead of over it.
+fn with_headroom((lo, hi): (f64, f64), labels: usize, height_px: u32) -> (f64, f64) {
+    if labels == 0 {
+        return (lo, hi);
     }
+    let plot_px = height_px.saturating_sub(X_LABEL_PX + 16).max(40) as f64;
+    let share = ((4 + 16 * labels) as f64 / plot_px).min(0.5);
+    (lo, hi + (hi - lo) * share / (1.0 - share))
 }
 
-/// Splits the rows into at most `max_buckets` runs of consecutive rows (one row each when the
-/// series is short enough). Buckets with nothing drawable are dropped.
-fn downsample(series: &PlotSeries, max_buckets: usize) -> Vec<Bucket> {
-    let n = series.step.len();
-    let k = n.min(max_buckets.max(1));
-    (0..k)
-        .filter_map(|b| {
-            let (start, end) = (b * n / k, (b + 1) * n / k);
-            summarise_rows(series, start, end)
-        })
-        .collect()
+/// First to last logged step over all series, widened to every marker.
+fn data_window(chart: &Chart) -> (i64, i64) {
+    let ends = |steps: &[i64]| steps.first().copied().into_iter().chain(steps.last().copied());
+    let line_steps = chart.lines.iter().flat_map(|l| ends(l.steps));
+    let band_steps = chart.bands.iter().flat_map(|b| ends(b.steps));
+    let all = line_steps.chain(band_steps).chain(chart.markers.iter().map(|m| m.step));
+    all.fold(None, |acc: Option<(i64, i64)>, s| Some(acc.map_or((s, s), |(lo, hi)| (lo.min(s), hi.max(s)))))
+        .unwrap_or((0, 1))
 }
 
-fn summarise_rows(series: &PlotSeries, start: usize, end: usize) -> Option<Bucket> {
-    let stds: Vec<f64> = series.pred_std[start..end].iter().filter_map(|&v| log_safe(v)).collect();
-    let spreads: Vec<f64> = (start..end).filter_map(|i| log_safe(series.pred_max[i] - series.pred_min[i])).collect();
-    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    let pred_std = mean(&stds).map(|m| {
-        let lo = stds.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = stds.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (lo, m, hi)
-    });
-    let spread_mean = mean(&spreads);
-    if pred_std.is_none() && spread_mean.is_none() {
-        return None;
-    }
-    let (first, last) = (series.step[start], series.step[end - 1]);
-    Some(Bucket { step: first + (last - first) / 2, pred_std, spread_mean, rows: end - start })
-}
-
-/// The drawn chart: steps on x, log-scaled values with our own tick positions on y.
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordi64, WithKeyPoints<LogCoord<f64>>>>;
-
-/// Step range (all logged steps plus the collapse marker) and value range (drawn values
-/// padded by a factor of 2 each way, so a collapsed line never hides in the axis).
-fn axis_ranges(steps: &[i64], buckets: &[Bucket], collapse_step: Option<i64>) -> ((i64, i64), (f64, f64)) {
-    let all_steps = steps.iter().copied().chain(collapse_step);
-    let (step_lo, step_hi) = all_steps.fold((i64::MAX, i64::MIN), |(lo, hi), s| (lo.min(s), hi.max(s)));
-    let values = buckets.iter().flat_map(|b| {
-        let std = b.pred_std.map(|(lo, _, hi)| [lo, hi]).into_iter().flatten();
-        std.chain(b.spread_mean)
-    });
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    ((step_lo, step_hi.max(step_lo + 1)), (lo / 2.0, hi * 2.0))
-}
-
-/// Tick values for a log axis over `lo..=hi`: every decade, or every 2nd, 3rd… when there
-/// are more than `max_ticks`; when the axis spans at most 3 decades also ×2 and ×5, so a
-/// short axis still has labels to read.
-fn log_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<f64> {
-    let (exp_lo, exp_hi) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
-    let decades = (exp_hi - exp_lo).max(1) as usize;
-    let stride = decades.div_ceil(max_ticks.max(1)).max(1);
-    let mut ticks = Vec::new();
-    let stride_i32 = stride as i32;
-    let first_exp = -((-exp_lo).div_euclid(stride_i32) * stride_i32); // a multiple of the stride
-    for exp in (first_exp..=exp_hi).step_by(stride) {
-        let decade = 10f64.powi(exp);
-        ticks.push(decade);
-        if decades <= 3 {
-            ticks.extend([2.0 * decade, 5.0 * decade]);
+fn resolve_scale(chart: &Chart, window: (i64, i64)) -> Axis {
+    match chart.scale {
+        Scale::Linear => Axis::Linear,
+        Scale::Log => Axis::Log,
+        Scale::Auto => {
+            let values = chart.lines.iter().flat_map(|l| rows_in(l.steps, window).map(|i| l.values[i]));
+            let (mut lo, mut hi, mut positive) = (f64::INFINITY, 0f64, true);
+            for v in values.filter(|v| v.is_finite()) {
+                positive &= v > 0.0;
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            if positive && lo.is_finite() && hi / lo >= AUTO_LOG_RATIO {
+                Axis::Log
+            } else {
+                Axis::Linear
+            }
         }
     }
-    // A relative tolerance so float error in powi cannot drop a tick at an exact end.
-    ticks.retain(|&t| t >= lo * (1.0 - 1e-9) && t <= hi * (1.0 + 1e-9));
-    ticks
 }
 
-fn draw_chart(
-    root: &DrawingArea<SVGBackend, Shift>,
-    series: &PlotSeries,
-    buckets: &[Bucket],
-    collapse_step: Option<i64>,
-    title: &str,
-) -> Result<()> {
-    let (steps, values) = axis_ranges(&series.step, buckets, collapse_step);
-    let mut chart = draw_axes(root, steps, values, title)?;
-    draw_pred_std(&mut chart, buckets)?;
-    if let Some(step) = collapse_step {
-        draw_collapse_marker(&mut chart, step, steps, values)?;
+/// The drawn y range (projected), padded: a factor of 2 each way on a log axis, 5% of the
+/// span on a linear one, so a flat line never hides in the axis.
+fn padded_range(ys: impl Iterator<Item = f64>, axis: Axis, fixed: Option<(f64, f64)>) -> Option<(f64, f64)> {
+    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    if lo > hi {
+        return None;
     }
-    if root.dim_in_pixel().0 >= LEGEND_MIN_WIDTH_PX {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(GREY)
-            .label_font(("sans-serif", 13))
-            .draw()
-            .context("drawing plot legend")?;
+    let fixed = fixed.and_then(|(a, b)| Some((axis.project(a)?, axis.project(b)?)));
+    let (lo, hi) = fixed.map_or((lo, hi), |(a, b)| (lo.min(a), hi.max(b)));
+    let span = hi - lo;
+    let pad = match axis {
+        Axis::Log => 0.3,
+        Axis::Linear if span > 0.0 => 0.05 * span,
+        Axis::Linear => (0.1 * lo.abs()).max(1e-9),
+    };
+    Some((lo - pad, hi + pad))
+}
+
+fn rgb(c: Colour) -> RGBColor {
+    RGBColor(c.0, c.1, c.2)
+}
+
+/// A y axis (already projected) with our own tick positions, labelled by the chart's formatter.
+struct TickedAxis {
+    inner: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for TickedAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.inner.range()
+    }
+}
+
+type Plot<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordi64, TickedAxis>>;
+
+fn draw_chart(root: &DrawingArea<SVGBackend, Shift>, chart: &Chart, drawn: &Drawn, y_range: (f64, f64)) -> Result<()> {
+    let mut plot = draw_axes(root, chart, drawn, y_range)?;
+    for (band, points) in chart.bands.iter().zip(&drawn.bands) {
+        if points.len() < 2 {
+            continue;
+        }
+        let mut outline: Vec<(i64, f64)> = points.iter().map(|&(s, _, hi)| (s, hi)).collect();
+        outline.extend(points.iter().rev().map(|&(s, lo, _)| (s, lo)));
+        let shade = Polygon::new(outline, rgb(band.colour).mix(0.22).filled());
+        plot.draw_series([shade]).context("drawing plot band")?;
+    }
+    let width = if chart.lines.len() > 4 { 1 } else { 2 };
+    for (line, points) in chart.lines.iter().zip(&drawn.lines) {
+        let style = rgb(line.colour).stroke_width(width);
+        if line.dashed {
+            plot.draw_series(DashedLineSeries::new(points.iter().copied(), 6, 4, style))
+        } else {
+            plot.draw_series(LineSeries::new(points.iter().copied(), style))
+        }
+        .with_context(|| format!("drawing line {:?}", line.label))?;
+    }
+    let visible: Vec<&Marker> = chart.markers.iter().filter(|m| in_window(m.step, drawn.window)).collect();
+    // The first marker is the most important: its line is drawn last (on top), its label first.
+    for marker in visible.iter().rev() {
+        let style = rgb(marker.colour).stroke_width(2);
+        let line = DashedLineSeries::new([(marker.step, y_range.0), (marker.step, y_range.1)], 6, 4, style);
+        plot.draw_series(line).context("drawing marker")?;
+    }
+    for (k, marker) in visible.iter().filter(|m| !m.label.is_empty()).enumerate() {
+        draw_marker_label(&mut plot, marker, k, drawn.window, y_range.1)?;
     }
     Ok(())
 }
 
 fn draw_axes<'a, 'b>(
     root: &'a DrawingArea<SVGBackend<'b>, Shift>,
-    (step_lo, step_hi): (i64, i64),
+    chart: &Chart,
+    drawn: &Drawn,
     (y_lo, y_hi): (f64, f64),
-    title: &str,
-) -> Result<Chart<'a, 'b>> {
-    let (width_px, height_px) = root.dim_in_pixel();
-    let mut builder = ChartBuilder::on(root);
-    builder.margin(10).x_label_area_size(38).y_label_area_size(64);
-    if !title.is_empty() {
-        builder.caption(title, ("sans-serif", if height_px < 300 { 16 } else { 20 }));
-    }
-    let y_ticks = log_ticks(y_lo, y_hi, (height_px / 40).max(3) as usize);
-    let y_axis = (y_lo..y_hi).log_scale().with_key_points(y_ticks);
-    let mut chart = builder.build_cartesian_2d(step_lo..step_hi, y_axis).context("building plot axes")?;
-    chart
-        .configure_mesh()
+) -> Result<Plot<'a, 'b>> {
+    let (width_px, height_px) = chart.size;
+    let max_ticks = (height_px / 40).max(3) as usize;
+    let ticks = match drawn.axis {
+        Axis::Log => log_ticks(10f64.powf(y_lo), 10f64.powf(y_hi), max_ticks).iter().map(|t| t.log10()).collect(),
+        Axis::Linear => linear_ticks(y_lo, y_hi, max_ticks),
+    };
+    let log = drawn.axis == Axis::Log;
+    let y_axis = TickedAxis { inner: (y_lo..y_hi).into(), ticks };
+    let mut plot = ChartBuilder::on(root)
+        .margin(8)
+        .x_label_area_size(X_LABEL_PX)
+        .y_label_area_size(Y_LABEL_PX)
+        .build_cartesian_2d(drawn.window.0..drawn.window.1, y_axis)
+        .context("building plot axes")?;
+    let y_desc = if log { format!("{} (log)", chart.y_desc) } else { chart.y_desc.clone() };
+    plot.configure_mesh()
         .x_desc("step")
-        .y_desc("pred std (log)")
-        .x_labels(if width_px < 500 { 5 } else { 8 })
-        .y_label_formatter(&|v| format!("{v:.0e}"))
-        .light_line_style(RGBColor(0xEE, 0xEE, 0xEE))
-        .label_style(("sans-serif", 13))
-        .axis_desc_style(("sans-serif", 14))
+        .y_desc(y_desc)
+        .x_labels(if width_px < 500 { 4 } else { 8 })
+        .y_label_formatter(&|&y| y_label(y, log))
+        .bold_line_style(RGBColor(0xE2, 0xE2, 0xE2))
+        .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
+        .x_max_light_lines(2)
+        .label_style(("sans-serif", 12))
+        .axis_desc_style(("sans-serif", 13))
         .draw()
         .context("drawing plot axes")?;
-    Ok(chart)
+    Ok(plot)
 }
 
-/// The spread line (orange, thin), then the `pred_std` envelope (shaded, with a thin outline
-/// so a one-bucket spike still shows) when any bucket holds several rows, then its mean line.
-fn draw_pred_std(chart: &mut Chart, buckets: &[Bucket]) -> Result<()> {
-    let spread = buckets.iter().filter_map(|b| b.spread_mean.map(|v| (b.step, v)));
-    chart
-        .draw_series(LineSeries::new(spread, ORANGE.mix(0.8).stroke_width(1)))
-        .context("drawing pred spread line")?
-        .label("pred max - min")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ORANGE.stroke_width(2)));
-    let std_points = || buckets.iter().filter_map(|b| b.pred_std.map(|(lo, mean, hi)| (b.step, lo, mean, hi)));
-    if buckets.iter().any(|b| b.rows > 1) {
-        let lower: Vec<(i64, f64)> = std_points().map(|(s, lo, _, _)| (s, lo)).collect();
-        let mut outline: Vec<(i64, f64)> = std_points().map(|(s, _, _, hi)| (s, hi)).collect();
-        outline.extend(lower.into_iter().rev());
-        let shade = Polygon::new(outline.clone(), BLUE.mix(0.25).filled());
-        let edge = PathElement::new(outline, BLUE.mix(0.5).stroke_width(1));
-        chart.draw_series([edge]).context("drawing pred_std envelope edge")?;
-        chart
-            .draw_series([shade])
-            .context("drawing pred_std envelope")?
-            .label("pred std min..max per bucket")
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], BLUE.mix(0.25).filled()));
+/// A y tick label: the value (10^y on a log axis), with `≤` at the log floor, where zeros sit.
+fn y_label(y: f64, log: bool) -> String {
+    if !log {
+        return fmt_sig(y);
     }
-    chart
-        .draw_series(LineSeries::new(std_points().map(|(s, _, mean, _)| (s, mean)), BLUE.stroke_width(2)))
-        .context("drawing pred_std line")?
-        .label("pred std")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE.stroke_width(2)));
+    let value = 10f64.powf(y);
+    if value <= LOG_FLOOR * (1.0 + 1e-9) {
+        format!("≤{}", fmt_sig(LOG_FLOOR))
+    } else {
+        fmt_sig(value)
+    }
+}
+
+/// The label of the k-th labelled marker, 16 px below the previous one, on the side of its
+/// line with more room, on a white box so that lines under it do not hide it.
+fn draw_marker_label(plot: &mut Plot, marker: &Marker, k: usize, (lo, hi): (i64, i64), y_top: f64) -> Result<()> {
+    const FONT_PX: i32 = 13;
+    let right = marker.step - lo > (hi - lo) / 2;
+    let (side, dx_px) = if right { (HPos::Right, -4) } else { (HPos::Left, 4) };
+    let dy_px = 2 + 16 * k as i32;
+    // No font metrics without a font backend: about 0.6 em per character for sans-serif.
+    let width_px = (marker.label.chars().count() as f64 * 0.6 * FONT_PX as f64).ceil() as i32 + 4;
+    let (x0, x1) = if right { (dx_px - width_px, dx_px + 2) } else { (dx_px - 2, dx_px + width_px) };
+    let backing = Rectangle::new([(x0, dy_px - 1), (x1, dy_px + FONT_PX + 2)], WHITE.mix(0.85).filled());
+    let font = ("sans-serif", FONT_PX).into_font().color(&rgb(marker.colour)).pos(Pos::new(side, VPos::Top));
+    let text = Text::new(marker.label.clone(), (dx_px, dy_px), font);
+    plot.draw_series([EmptyElement::at((marker.step, y_top)) + backing + text]).context("drawing marker label")?;
     Ok(())
 }
 
-/// A dashed vermillion line across the plot at `step`, labelled "collapse @ STEP" at the top.
-fn draw_collapse_marker(
-    chart: &mut Chart,
-    step: i64,
-    (step_lo, step_hi): (i64, i64),
-    (y_lo, y_hi): (f64, f64),
-) -> Result<()> {
-    let marker = DashedLineSeries::new([(step, y_lo), (step, y_hi)], 6, 4, VERMILLION.stroke_width(2));
-    chart.draw_series(marker).context("drawing collapse marker")?;
-    // The label sits 4 px beside the line, on the side with more room.
-    let (side, dx_px) = if step - step_lo > (step_hi - step_lo) / 2 { (HPos::Right, -4) } else { (HPos::Left, 4) };
-    let style = ("sans-serif", 14).into_font().color(&VERMILLION).pos(Pos::new(side, VPos::Top));
-    let text = Text::new(format!("collapse @ {step}"), (dx_px, 2), style);
-    let label = EmptyElement::at((step, y_hi)) + text;
-    chart.draw_series([label]).context("drawing collapse label")?;
-    Ok(())
-}
-
-fn draw_no_data(root: &DrawingArea<SVGBackend, Shift>, title: &str) -> Result<()> {
+fn draw_no_data(root: &DrawingArea<SVGBackend, Shift>) -> Result<()> {
     let (width_px, height_px) = root.dim_in_pixel();
-    let centre = |y| Pos::new(HPos::Center, y);
-    let middle = (width_px as i32 / 2, height_px as i32 / 2);
-    if !title.is_empty() {
-        let style = ("sans-serif", 13).into_font().color(&INK).pos(centre(VPos::Top));
-        root.draw(&Text::new(title, (middle.0, 8), style)).context("drawing plot title")?;
-    }
-    let style = ("sans-serif", 14).into_font().color(&GREY).pos(centre(VPos::Center));
-    root.draw(&Text::new("no data", middle, style)).context("drawing 'no data'")?;
+    let style = ("sans-serif", 14).into_font().color(&rgb(GREY)).pos(Pos::new(HPos::Center, VPos::Center));
+    root.draw(&Text::new("no data", (width_px as i32 / 2, height_px as i32 / 2), style))
+        .context("drawing 'no data'")?;
     Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Healthy std around 0.2 that collapses to ~1e-6 at step 1800 (pred_min/max around 0.5).
-    fn collapsing(n: usize) -> PlotSeries {
-        let step: Vec<i64> = (0..n as i64).collect();
-        let pred_std: Vec<f64> =
-            step.iter().map(|&s| if s < 1800 { 0.2 + 0.01 * (s % 7) as f64 } else { 1e-6 }).collect();
-        let pred_min = pred_std.iter().map(|s| 0.5 - 2.0 * s).collect();
-        let pred_max = pred_std.iter().map(|s| 0.5 + 2.0 * s).collect();
-        PlotSeries { step, pred_std, pred_min, pred_max }
-    }
-
-    /// Number of `x,y` pairs in all `points="…"` attributes (polylines and polygons).
-    fn count_points(svg: &str) -> usize {
-        svg.split("points=\"").skip(1).map(|rest| rest.split('"').next().unwrap_or("").split_whitespace().count()).sum()
-    }
-
-    #[test]
-    fn returns_inline_svg_with_size_lines_and_labels() {
-        let svg = pred_std_svg(&collapsing(3000), None, 900, 420, "lr=0.1").unwrap();
-        assert!(svg.starts_with("<svg"), "{}", &svg[..60]);
-        assert!(!svg.contains("<?xml"));
-        assert!(svg.contains("width=\"900\"") && svg.contains("height=\"420\""));
-        assert!(svg.contains("<polyline") || svg.contains("<path"));
-        assert!(svg.trim_end().ends_with("</svg>"));
-        // plotters writes each text on its own line between the tags
-        for text in ["\nstep\n", "\npred std (log)\n", "\nlr=0.1\n", "#0072B2"] {
-            assert!(svg.contains(text), "missing {text}");
-        }
-    }
-
-    #[test]
-    fn collapse_marker_is_labelled_with_its_step() {
-        let svg = pred_std_svg(&collapsing(3000), Some(1800), 360, 220, "").unwrap();
-        assert!(svg.contains("collapse @ 1800"));
-        assert!(svg.contains("#D55E00"), "marker in vermillion");
-        let without = pred_std_svg(&collapsing(3000), None, 360, 220, "").unwrap();
-        assert!(!without.contains("collapse @"));
-    }
-
-    #[test]
-    fn long_series_are_downsampled_for_drawing() {
-        let svg = pred_std_svg(&collapsing(20_000), Some(1800), 900, 420, "").unwrap();
-        // 450 buckets: line + spread line (450 each) + envelope fill and edge (900 each) = 2700
-        // points, plus two per axis tick; every row would be 40,000 for the two lines alone.
-        let drawn = count_points(&svg);
-        assert!((2700..3200).contains(&drawn), "{drawn} points drawn");
-        assert!(svg.len() < 150_000, "{} bytes", svg.len());
-        assert!(svg.contains("collapse @ 1800"));
-    }
-
-    #[test]
-    fn short_series_are_drawn_row_by_row_without_envelope() {
-        // 400 px wide: 200 buckets for 100 rows, and no legend (whose swatches are paths too).
-        let svg = pred_std_svg(&collapsing(100), None, 400, 300, "").unwrap();
-        let line_points = svg.lines().filter(|l| l.contains("#0072B2") || l.contains("#E69F00"));
-        assert_eq!(line_points.map(count_points).sum::<usize>(), 200, "pred_std and spread, 100 rows each");
-        assert!(!svg.contains("<polygon"));
-    }
-
-    #[test]
-    fn downsampling_keeps_spikes_and_dips() {
-        let mut s = collapsing(20_000);
-        s.pred_std[12_345] = 50.0;
-        s.pred_std[4_321] = 0.0;
-        let buckets = downsample(&s, 100);
-        assert_eq!(buckets.len(), 100);
-        assert_eq!(buckets.iter().map(|b| b.rows).sum::<usize>(), 20_000);
-        let max = buckets.iter().filter_map(|b| b.pred_std).map(|(_, _, hi)| hi).fold(0.0, f64::max);
-        let min = buckets.iter().filter_map(|b| b.pred_std).map(|(lo, _, _)| lo).fold(1.0, f64::min);
-        assert_eq!((max, min), (50.0, LOG_FLOOR));
-        assert_eq!(buckets[0].step, 99, "middle step of rows 0..200");
-    }
-
-    #[test]
-    fn log_ticks_table() {
-        let cases: [(f64, f64, usize, &[f64]); 4] = [
-            (0.1, 0.6, 8, &[0.1, 0.2, 0.5]),
-            (5e-4, 20.0, 8, &[1e-3, 1e-2, 1e-1, 1.0, 1e1]),
-            (5e-13, 2.0, 5, &[1e-12, 1e-9, 1e-6, 1e-3, 1.0]),
-            (5e-7, 2e-6, 3, &[5e-7, 1e-6, 2e-6]),
-        ];
-        for (lo, hi, max_ticks, want) in cases {
-            let got = log_ticks(lo, hi, max_ticks);
-            assert_eq!(got.len(), want.len(), "{lo:e}..{hi:e}: {got:?}");
-            for (g, w) in got.iter().zip(want) {
-                assert!((g / w - 1.0).abs() < 1e-9, "{lo:e}..{hi:e}: {got:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn nan_zero_negative_and_infinite_values_do_not_panic() {
-        let mut s = collapsing(500);
-        for (i, v) in [(3, f64::NAN), (4, 0.0), (5, -1.0), (6, f64::INFINITY), (7, f64::NEG_INFINITY)] {
-            s.pred_std[i] = v;
-            s.pred_max[i + 10] = v;
-        }
-        let svg = pred_std_svg(&s, Some(2000), 360, 220, "t").unwrap();
-        assert!(svg.starts_with("<svg") && !svg.contains("NaN") && !svg.contains("inf"));
-        let all_nan = PlotSeries {
-            step: vec![0, 1],
-            pred_std: vec![f64::NAN; 2],
-            pred_min: vec![f64::NAN; 2],
-            pred_max: vec![f64::NAN; 2],
-        };
-        assert!(pred_std_svg(&all_nan, None, 360, 220, "").unwrap().contains("no data"));
-        let all_zero = PlotSeries { step: vec![5], pred_std: vec![0.0], pred_min: vec![0.3], pred_max: vec![0.3] };
-        assert!(pred_std_svg(&all_zero, Some(5), 360, 220, "").unwrap().contains("collapse @ 5"));
-    }
-
-    #[test]
-    fn empty_series_says_no_data() {
-        let svg = pred_std_svg(&PlotSeries::default(), None, 360, 220, "a<b").unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("width=\"360\""));
-        assert!(svg.contains("\nno data\n") && svg.contains("a&lt;b"));
-    }
-
-    #[test]
-    fn title_text_is_escaped() {
-        let evil = "<script>alert(1)</script>";
-        for series in [collapsing(50), PlotSeries::default()] {
-            let svg = pred_std_svg(&series, None, 360, 220, evil).unwrap();
-            assert!(!svg.contains(evil) && !svg.contains("<script"));
-            assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        }
-    }
-
-    #[test]
-    fn bad_input_is_an_error() {
-        let mut s = collapsing(10);
-        s.pred_min.pop();
-        let err = pred_std_svg(&s, None, 360, 220, "").unwrap_err();
-        assert!(err.to_string().contains("pred_min 9"), "{err}");
-        let err = pred_std_svg(&collapsing(10), None, 20, 10, "").unwrap_err();
-        assert!(err.to_string().contains("at least 120x80"), "{err}");
-    }
-}
+#[path = "plots_tests.rs"]
+mod tests;
