@@ -18,6 +18,8 @@ use super::{Figure, LegendEntry, Mark};
 const OVERLAY: (u32, u32) = (1100, 360);
 /// Overlays with more runs than this get no key above the plot (the table is the key).
 const MAX_KEYED_RUNS: usize = 16;
+/// Above this many runs the page says that overlays get dense.
+const DENSE_RUNS: usize = 8;
 /// Collapse markers are numbered when there are at most this many runs.
 const MAX_LABELLED_MARKERS: usize = 4;
 
@@ -37,7 +39,14 @@ pub fn compare_page(runs: &[CompareRun], inputs: &[String]) -> Result<String> {
         all_keys.len()
     );
     page.push_str(&table(runs, &keys));
-    page.push_str("<h2>Overlaid by step</h2>\n<div class=\"figs\">\n");
+    page.push_str("<h2>Overlaid by step</h2>\n");
+    if runs.len() > DENSE_RUNS {
+        page.push_str(
+            "<p class=\"key\">Many runs make dense overlays: name a few run folders to compare them \
+             closely; the sweep index shows each run on its own.</p>\n",
+        );
+    }
+    page.push_str("<div class=\"figs\">\n");
     page.push_str(&figure_html(&overlay(runs, "pred_std", "prediction std", Scale::Log)?));
     page.push_str(&figure_html(&overlay(runs, "loss", "loss", Scale::Auto)?));
     page.push_str("</div>\n");
@@ -192,5 +201,14 @@ mod tests {
         assert_eq!(page.matches("<svg").count(), 2);
         assert!(!page.contains(EVIL) && page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!page.contains("href=\"http") && !page.contains(" src="), "no external assets");
+    }
+
+    #[test]
+    fn many_runs_get_a_density_note_and_unlabelled_markers() {
+        let runs: Vec<CompareRun> = (0..9).map(|n| run(&format!("s/{n}"), &[("seed", "0")], Some(100 + n))).collect();
+        let page = compare_page(&runs, &["s".to_string()]).unwrap();
+        assert!(page.contains("Many runs make dense overlays") && !page.contains("1 @ 100"));
+        let few = compare_page(&runs[..2], &["s".to_string()]).unwrap();
+        assert!(!few.contains("Many runs") && few.contains("1 @ 100") && few.contains("2 @ 101"));
     }
 }

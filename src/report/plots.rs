@@ -351,8 +351,8 @@ fn draw_marker_label(plot: &mut Plot, marker: &Marker, k: usize, (lo, hi): (i64,
     let right = marker.step - lo > (hi - lo) / 2;
     let (side, dx_px) = if right { (HPos::Right, -4) } else { (HPos::Left, 4) };
     let dy_px = 2 + 16 * k as i32;
-    // No font metrics without a font backend: about 0.6 em per character for sans-serif.
-    let width_px = (marker.label.chars().count() as f64 * 0.6 * FONT_PX as f64).ceil() as i32 + 4;
+    // No font metrics without a font backend: about 0.56 em per character for sans-serif.
+    let width_px = (marker.label.chars().count() as f64 * 0.56 * FONT_PX as f64).ceil() as i32 + 4;
     let (x0, x1) = if right { (dx_px - width_px, dx_px + 2) } else { (dx_px - 2, dx_px + width_px) };
     let backing = Rectangle::new([(x0, dy_px - 1), (x1, dy_px + FONT_PX + 2)], WHITE.mix(0.85).filled());
     let font = ("sans-serif", FONT_PX).into_font().color(&rgb(marker.colour)).pos(Pos::new(side, VPos::Top));

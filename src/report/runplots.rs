@@ -197,10 +197,11 @@ fn zoom_figure(cols: &StepColumns, run: &RunSummary, half_width: i64) -> Result<
     };
     let mut chart = Chart::new("value", Scale::Log, WIDE);
     chart.window = Some((centre - half_width, centre + half_width));
+    // pred std last, so it is drawn on top where the lines meet at the log floor.
     let specs = [
-        ("pred std", "pred_std", BLUE, false),
         ("grad norm", "grad_norm", ORANGE, false),
         ("update ratio", "update_ratio", BLUISH_GREEN, false),
+        ("pred std", "pred_std", BLUE, false),
     ];
     for (label, column, colour, dashed) in specs {
         if let Some(values) = cols.get(column) {
