@@ -1,7 +1,8 @@
 //! Command-line flags, parsed in one place (clap derive), and the dispatch to each mode.
 
+use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -9,7 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::config::resolved::DetectConfig;
 use crate::detect::collapse::{detect, Finding};
 use crate::detect::diagnose::{diagnose, Diagnosis};
-use crate::error::bad_input;
+use crate::error::{bad_input, Interrupted};
 use crate::metrics::log::{read_log, Log};
 use crate::report::build::build;
 use crate::report::compare::compare;
@@ -49,6 +50,9 @@ pub enum Command {
         /// Print the expanded runs and which are already done, then exit.
         #[arg(long)]
         dry_run: bool,
+        /// Run the grid in random order (e.g. to see every region of a long sweep early).
+        #[arg(long)]
+        shuffle: bool,
         /// Overrides, e.g. train.steps=200 or sweep.grid.optim.lr=[0.01,0.02].
         #[arg(value_name = "KEY=VALUE")]
         overrides: Vec<String>,
@@ -95,19 +99,37 @@ pub enum Command {
 }
 
 /// Runs the parsed command.
+/// `println!` that returns the error instead of panicking (a closed pipe ends us quietly).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    };
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Sweep { experiment, out, jobs, resume: _, force, dry_run, overrides } => {
+        Command::Sweep { experiment, out, jobs, resume, force, dry_run, shuffle, overrides } => {
             let jobs = match jobs {
                 Some(0) => return Err(crate::error::bad_input("--jobs: must be at least 1 but got 0")),
                 Some(n) => n,
                 None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             };
-            let opts = SweepOptions { experiment, out, jobs, overrides, force, dry_run };
-            let stop = AtomicBool::new(false);
-            if let Some(outcome) = sweep(&opts, &stop)? {
-                print_counts(&outcome.summaries);
-                println!("report: {}", outcome.dir.root.join("index.html").display());
+            if resume && !out.join(experiment.file_stem().unwrap_or_default()).join("sweep.json").exists() {
+                eprintln!("--resume: no earlier sweep in {}; starting one", out.display());
+            }
+            let opts = SweepOptions { experiment, out, jobs, overrides, force, shuffle, dry_run };
+            if !dry_run {
+                catch_ctrl_c();
+            }
+            if let Some(outcome) = sweep(&opts, &STOP)? {
+                print_counts(&outcome.summaries)?;
+                say!("report: {}", outcome.dir.root.join("index.html").display())?;
+                if STOP.load(Ordering::SeqCst) {
+                    return Err(anyhow::Error::new(Interrupted(
+                        "interrupted: finished runs and the report are saved; run the same command again to resume"
+                            .into(),
+                    )));
+                }
             }
             Ok(())
         }
@@ -118,9 +140,9 @@ pub fn run(cli: Cli) -> Result<()> {
             let finding = detect(&log.steps, &log.pred_std, &params);
             let diagnosis = diagnose(&log.table, &log.steps, &finding, &params)?;
             if json {
-                println!("{}", detect_json(&log, &finding, &diagnosis));
+                say!("{}", detect_json(&log, &finding, &diagnosis))?;
             } else {
-                println!("{}: {}", file.display(), verdict(&log, &finding, &diagnosis));
+                say!("{}: {}", file.display(), verdict(&log, &finding, &diagnosis))?;
             }
             Ok(())
         }
@@ -133,21 +155,37 @@ pub fn run(cli: Cli) -> Result<()> {
                 )));
             }
             let rows = build(&dir)?;
-            print_counts(&rows);
-            println!("report: {}", dir.root.join("index.html").display());
+            print_counts(&rows)?;
+            say!("report: {}", dir.root.join("index.html").display())?;
             Ok(())
         }
         Command::Compare { inputs, out } => {
             let n = compare(&inputs, &out)?;
-            println!("compared {n} runs: {}", out.display());
+            say!("compared {n} runs: {}", out.display())?;
             Ok(())
         }
     }
 }
 
-fn print_counts(rows: &[crate::summary::RunSummary]) {
+/// Set by Ctrl-C: no new run starts and running ones stop after their current step.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// First Ctrl-C: stop gracefully (flush, summary, report, exit 130). Second: quit at once.
+fn catch_ctrl_c() {
+    let installed = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupt: letting running steps finish and writing the report (Ctrl-C again to quit now)");
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: Ctrl-C will not stop gracefully: {e}");
+    }
+}
+
+fn print_counts(rows: &[crate::summary::RunSummary]) -> std::io::Result<()> {
     let count = |s: Status| rows.iter().filter(|r| r.status == s).count();
-    println!(
+    say!(
         "{} runs: {} ok, {} collapsed, {} diverged, {} failed, {} stopped",
         rows.len(),
         count(Status::Ok),
@@ -155,7 +193,7 @@ fn print_counts(rows: &[crate::summary::RunSummary]) {
         count(Status::Diverged),
         count(Status::Failed),
         count(Status::Stopped)
-    );
+    )
 }
 
 fn detect_params(abs_floor: f64, rel_floor: f64, patience: u64) -> Result<DetectConfig> {
@@ -168,7 +206,7 @@ fn detect_params(abs_floor: f64, rel_floor: f64, patience: u64) -> Result<Detect
     if patience == 0 {
         return Err(bad_input("--patience: must be at least 1 but got 0"));
     }
-    Ok(DetectConfig { abs_floor, rel_floor, patience })
+    Ok(DetectConfig { abs_floor, rel_floor, patience, stop_after: None })
 }
 
 /// JSON numbers cannot be NaN/Inf: those become null.

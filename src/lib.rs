@@ -14,12 +14,14 @@
 //!     jobs: 2,
 //!     overrides: vec!["train.steps=50".into()],
 //!     force: false,
+//!     shuffle: false,
 //!     dry_run: false,
 //! };
 //! let outcome = sweep(&opts, &AtomicBool::new(false)).unwrap().unwrap();
 //! println!("{} runs", outcome.summaries.len());
 //! ```
 
+pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod data;

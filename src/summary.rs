@@ -75,6 +75,10 @@ pub struct RunSummary {
     pub final_pred_std: f64,
     pub steps_done: i64,
     pub wall_s: f64,
+    /// What the run learned, over its last tenth of steps: mean correlation of predictions
+    /// with labels, and mean squared error per token (NaN without metrics).
+    pub fit_corr: f64,
+    pub fit_mse: f64,
 }
 
 /// Builds the summary row of one run from its files: `result.json`, `config.toml` (for the
@@ -100,6 +104,8 @@ pub fn summarize(dir: &SweepDir, run: &ManifestRun) -> Result<(RunSummary, Optio
         final_pred_std: f64::NAN,
         steps_done: result.steps_done,
         wall_s: result.wall_s,
+        fit_corr: f64::NAN,
+        fit_mse: f64::NAN,
     };
     if let Some(m) = &metrics {
         if m.rows() > 0 {
@@ -113,16 +119,29 @@ pub fn summarize(dir: &SweepDir, run: &ManifestRun) -> Result<(RunSummary, Optio
             s.recovered = f.recovered;
             s.peak_pred_std = f.peak_std;
             s.final_pred_std = f.final_std;
+            s.fit_corr = tail_mean(m, "pred_label_corr")?;
+            s.fit_mse = tail_mean(m, "mean_sq_err")?;
         }
     }
     s.status = match (result.ending.as_str(), s.collapse_step) {
         ("failed", _) => Status::Failed,
         ("diverged", _) => Status::Diverged,
         (_, Some(_)) => Status::Collapsed,
-        ("stopped", None) => Status::Stopped,
+        ("stopped" | "interrupted", None) => Status::Stopped,
         _ => Status::Ok,
     };
     Ok((s, metrics))
+}
+
+/// Mean of the finite values of `name` over the last tenth of the rows (NaN when none, or when
+/// the column is absent, as in files written before it existed).
+fn tail_mean(m: &MetricsTable, name: &str) -> Result<f64> {
+    if !m.has(name) {
+        return Ok(f64::NAN);
+    }
+    let v = m.f64s(name)?;
+    let tail: Vec<f64> = v[v.len() - v.len().div_ceil(10)..].iter().copied().filter(|x| x.is_finite()).collect();
+    Ok(if tail.is_empty() { f64::NAN } else { tail.iter().sum::<f64>() / tail.len() as f64 })
 }
 
 /// Writes `summary.parquet` and `summary.csv` (each atomically) with one row per run.
@@ -133,7 +152,8 @@ pub fn write_summary(dir: &SweepDir, swept_keys: &[String], rows: &[RunSummary])
     write_atomic(&dir.root.join("summary.parquet"), &parquet)?;
     let mut csv = Vec::new();
     CsvWriter::new(&mut csv).include_header(true).finish(&mut df).context("encoding summary.csv")?;
-    write_atomic(&dir.root.join("summary.csv"), &csv)
+    write_atomic(&dir.root.join("summary.csv"), &csv)?;
+    crate::analysis::write_tables(dir, swept_keys, rows)
 }
 
 fn summary_frame(swept_keys: &[String], rows: &[RunSummary]) -> Result<DataFrame> {
@@ -152,6 +172,8 @@ fn summary_frame(swept_keys: &[String], rows: &[RunSummary]) -> Result<DataFrame
         column("final_pred_std", rows, |r| r.final_pred_std),
         column("steps_done", rows, |r| r.steps_done),
         column("wall_s", rows, |r| r.wall_s),
+        column("fit_corr", rows, |r| r.fit_corr),
+        column("fit_mse", rows, |r| r.fit_mse),
         column("cause", rows, |r| r.diagnosis.cause.as_str()),
         column("first_dead_layer", rows, |r| r.diagnosis.first_dead_layer.clone()),
         column("dead_step", rows, |r| r.diagnosis.dead_step),

@@ -60,3 +60,20 @@ fn missing_file_and_bad_jobs_exit_2() {
     let o = harness(&["report", "/nonexistent/sweep"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn bad_variants_exit_2_naming_the_variant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[[sweep.variant]]\n\"optim.lr\" = 0.1\n", "sweep.variant[0].name"),
+        ("[[sweep.variant]]\nname = \"a\"\n[[sweep.variant]]\nname = \"a\"\n", "is used twice"),
+        ("[[sweep.variant]]\nname = \"fast\"\n\"optim.lr\" = -1.0\n", "sweep.variant \"fast\": optim.lr: must be > 0"),
+        ("[[sweep.variant]]\nname = \"typo\"\n\"model.head_activaton\" = \"gelu\"\n", "model.head_activaton"),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let path = experiment(tmp.path(), &format!("v{i}"), text);
+        let o = harness(&["sweep", path.to_str().unwrap(), "--dry-run"]);
+        assert_eq!(o.status.code(), Some(2), "{text}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{text}: {}", stderr(&o));
+    }
+}

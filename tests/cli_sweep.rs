@@ -112,3 +112,15 @@ fn a_diverging_and_a_panicking_run_are_recorded_and_the_sweep_goes_on() {
     let m = MetricsTable::read(&tmp.path().join("smoke/runs").join(id).join("metrics.parquet")).unwrap();
     assert_eq!(m.rows(), 21);
 }
+
+#[test]
+fn an_unwritable_output_folder_is_a_clear_internal_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let blocker = tmp.path().join("not_a_folder");
+    std::fs::write(&blocker, "x").unwrap();
+    let out = blocker.join("reports");
+    let o = harness(&["sweep", "experiments/smoke.toml", "--out", out.to_str().unwrap(), "train.steps=5"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("creating"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not_a_folder"), "{}", stderr(&o));
+}

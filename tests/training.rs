@@ -40,7 +40,7 @@ fn every_parameter_gets_a_nonzero_gradient_on_the_first_step() {
     let mut drop = Dropout::new(ChaCha8Rng::seed_from_u64(0));
     let fwd = model.forward(&tensors(&batch).unwrap(), &mut drop).unwrap();
     let labels = Tensor::new(batch.kept_labels().as_slice(), &Device::Cpu).unwrap();
-    let parts = loss::compute(&cfg.loss, &fwd.preds, &labels).unwrap();
+    let parts = loss::compute(&cfg.loss, &fwd.preds, &fwd.logits, &labels).unwrap();
     let grads = parts.total.backward().unwrap();
     let mut checked = 0;
     for p in &model.params.params {
@@ -62,7 +62,8 @@ fn eval(model: &Model, cfg: &RunConfig, seqs: &[&Sequence]) -> (Vec<f32>, f64, h
     drop.train = false;
     let fwd = model.forward(&tensors(&batch).unwrap(), &mut drop).unwrap();
     let labels = batch.kept_labels();
-    let parts = loss::compute(&cfg.loss, &fwd.preds, &Tensor::new(labels.as_slice(), &Device::Cpu).unwrap()).unwrap();
+    let labels_t = Tensor::new(labels.as_slice(), &Device::Cpu).unwrap();
+    let parts = loss::compute(&cfg.loss, &fwd.preds, &fwd.logits, &labels_t).unwrap();
     let rec = forward_stats(&fwd, &parts, &labels).unwrap();
     (fwd.preds.to_vec1().unwrap(), rec.loss, rec)
 }

@@ -7,7 +7,9 @@
 //! `"loss.phi" = [0, 100]` or, equivalently, `loss.phi = [0, 100]`.
 
 pub mod raw;
+pub mod resolve;
 pub mod resolved;
+pub mod sweep_section;
 
 use std::path::{Path, PathBuf};
 
@@ -16,14 +18,10 @@ use toml::{Table, Value};
 
 use crate::error::bad_input;
 use raw::RawConfig;
-pub use resolved::{KeyError, RunConfig};
-
-/// One swept key and the values it takes, in file order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GridAxis {
-    pub key: String,
-    pub values: Vec<Value>,
-}
+pub use resolve::KeyError;
+pub use resolved::RunConfig;
+use sweep_section::{axis, parse_sweep};
+pub use sweep_section::{GridAxis, Variant};
 
 /// An experiment file after overrides: the shared base table and the grid to expand.
 #[derive(Debug, Clone)]
@@ -33,6 +31,8 @@ pub struct Experiment {
     pub path: PathBuf,
     pub base: Table,
     pub grid: Vec<GridAxis>,
+    /// Named sets of overrides, each crossed with the grid (`[[sweep.variant]]`); empty: none.
+    pub variants: Vec<Variant>,
 }
 
 impl Experiment {
@@ -45,7 +45,7 @@ impl Experiment {
         let mut base: Table = toml::from_str(&text)
             .map_err(|e| bad_input(format!("{file}: invalid TOML: {}", toml_error_line(&e, &text))))?;
         let sweep = base.remove("sweep");
-        let mut grid = parse_sweep(sweep, &file)?;
+        let (mut grid, variants) = parse_sweep(sweep, &file)?;
         for ov in overrides {
             apply_override(&mut base, &mut grid, ov).map_err(|m| bad_input(format!("{file}: override {ov:?}: {m}")))?;
         }
@@ -53,8 +53,13 @@ impl Experiment {
         if name.is_empty() {
             return Err(bad_input(format!("{file}: cannot take a sweep name from this path")));
         }
-        let exp = Experiment { name, path: path.to_path_buf(), base, grid };
+        let exp = Experiment { name, path: path.to_path_buf(), base, grid, variants };
         resolve_table(&exp.base).map_err(|e| bad_input(format!("{file}: {}: {}", e.key, e.msg)))?;
+        for v in &exp.variants {
+            let t = v.apply(&exp.base).map_err(|m| bad_input(format!("{file}: sweep.variant {:?}: {m}", v.name)))?;
+            resolve_table(&t)
+                .map_err(|e| bad_input(format!("{file}: sweep.variant {:?}: {}: {}", v.name, e.key, e.msg)))?;
+        }
         for axis in &exp.grid {
             for (i, v) in axis.values.iter().enumerate() {
                 let mut t = exp.base.clone();
@@ -95,61 +100,6 @@ pub fn value_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-fn parse_sweep(sweep: Option<Value>, file: &str) -> Result<Vec<GridAxis>> {
-    let Some(sweep) = sweep else {
-        return Ok(Vec::new());
-    };
-    let Value::Table(mut sweep) = sweep else {
-        return Err(bad_input(format!("{file}: sweep: expected a table [sweep]")));
-    };
-    let grid = sweep.remove("grid");
-    if let Some(k) = sweep.keys().next() {
-        return Err(bad_input(format!("{file}: sweep.{k}: unknown key, expected only sweep.grid")));
-    }
-    let Some(grid) = grid else {
-        return Ok(Vec::new());
-    };
-    let Value::Table(grid) = grid else {
-        return Err(bad_input(format!("{file}: sweep.grid: expected a table of KEY = [values]")));
-    };
-    let mut axes = Vec::new();
-    flatten_grid("", grid, &mut axes).map_err(|m| bad_input(format!("{file}: {m}")))?;
-    Ok(axes)
-}
-
-/// `[sweep.grid] loss.phi = [...]` nests tables; flatten them back into dotted keys.
-fn flatten_grid(prefix: &str, t: Table, out: &mut Vec<GridAxis>) -> Result<(), String> {
-    for (k, v) in t {
-        let key = if prefix.is_empty() { k } else { format!("{prefix}.{k}") };
-        match v {
-            Value::Table(inner) => flatten_grid(&key, inner, out)?,
-            Value::Array(values) => out.push(axis(&key, values)?),
-            other => {
-                return Err(format!(
-                    "sweep.grid.{key}: expected a list of values like [1, 2] but got {}",
-                    value_text(&other)
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
-fn axis(key: &str, values: Vec<Value>) -> Result<GridAxis, String> {
-    if values.is_empty() {
-        return Err(format!("sweep.grid.{key}: expected a non-empty list of values but got []"));
-    }
-    if let Some(v) = values.iter().find(|v| matches!(v, Value::Array(_) | Value::Table(_))) {
-        return Err(format!("sweep.grid.{key}: only scalar values can be swept but got {v}"));
-    }
-    for (i, v) in values.iter().enumerate() {
-        if values[..i].contains(v) {
-            return Err(format!("sweep.grid.{key}: value {} is listed twice", value_text(v)));
-        }
-    }
-    Ok(GridAxis { key: key.to_string(), values })
 }
 
 fn apply_override(base: &mut Table, grid: &mut Vec<GridAxis>, ov: &str) -> Result<(), String> {

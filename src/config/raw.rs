@@ -41,6 +41,10 @@ pub struct RawModel {
     pub init_std: Option<f64>,            // BERT's initializer_range
     pub head_sizes: Option<Vec<usize>>,   // hidden ReLU layers of the head; default H/2, H/8, H/16 (at least 8, 4, 4)
     pub encoder_relu: Option<bool>,       // ReLU on the encoder output, as in the seed
+    pub head_activation: Option<String>,  // relu (the seed) | leaky_relu | gelu | elu
+    pub leaky_slope: Option<f64>,         // leaky_relu only: slope for negative inputs
+    pub head_init_scale: Option<f64>,     // multiplies PyTorch's default head init bound 1/sqrt(fan_in)
+    pub freeze_encoder: Option<bool>,     // train the head only
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -58,8 +62,10 @@ pub struct RawData {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoss {
-    pub kind: Option<String>, // mse_sum | mse_mean | mse_sum_minus_std
-    pub phi: Option<f64>,     // weight of the std bonus (mse_sum_minus_std only)
+    pub kind: Option<String>, // mse_sum | mse_mean | mse_sum_minus_std | … (see resolve_loss)
+    pub phi: Option<f64>,     // weight of the diversity term (kinds with a std term)
+    pub cap: Option<f64>,     // mse_sum_minus_capped_std: the bonus stops growing at std = cap
+    pub target: Option<f64>,  // mse_sum_hinge_std: std below this is penalised, above it is free
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -88,10 +94,12 @@ pub struct RawSchedule {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTrain {
-    pub steps: Option<u64>,        // optimizer steps per run
-    pub batch_size: Option<usize>, // sequences per step
-    pub max_wall_s: Option<f64>,   // stop a run (status "stopped") after this many seconds
-    pub fault: Option<String>,     // testing only: "nan@STEP" or "panic@STEP" injects a failure
+    pub steps: Option<u64>,          // optimizer steps per run
+    pub batch_size: Option<usize>,   // sequences per step
+    pub clip_grad_norm: Option<f64>, // clip the global gradient norm to this (torch clip_grad_norm_)
+    pub warmup_steps: Option<u64>,   // linear lr warm-up over this many steps
+    pub max_wall_s: Option<f64>,     // stop a run (status "stopped") after this many seconds
+    pub fault: Option<String>,       // testing only: "nan@STEP" or "panic@STEP" injects a failure
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -99,5 +107,6 @@ pub struct RawTrain {
 pub struct RawDetect {
     pub abs_floor: Option<f64>, // pred_std at or below this is "collapsed"…
     pub rel_floor: Option<f64>, // …or at or below this share of the running peak
-    pub patience: Option<u64>,  // steps below the floor before it counts as a collapse
+    pub patience: Option<u64>,
+    pub stop_after: Option<u64>, // stop a run this many steps after its collapse is confirmed  // steps below the floor before it counts as a collapse
 }

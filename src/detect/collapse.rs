@@ -34,6 +34,40 @@ impl Finding {
     }
 }
 
+/// The same rule applied step by step while a run trains (dense steps), so that a run can be
+/// stopped soon after its collapse is confirmed (`[detect] stop_after`).
+#[derive(Debug, Clone)]
+pub struct OnlineCollapse {
+    p: DetectConfig,
+    peak: f64,
+    streak_start: Option<i64>,
+    /// Step where the first confirmed collapse starts.
+    pub collapse_step: Option<i64>,
+    /// Step at which it was confirmed (`patience` steps below the floor).
+    pub confirmed_at: Option<i64>,
+}
+
+impl OnlineCollapse {
+    pub fn new(p: &DetectConfig) -> OnlineCollapse {
+        OnlineCollapse { p: *p, peak: f64::NEG_INFINITY, streak_start: None, collapse_step: None, confirmed_at: None }
+    }
+
+    pub fn push(&mut self, step: i64, pred_std: f64) {
+        if pred_std.is_finite() {
+            self.peak = self.peak.max(pred_std);
+        }
+        let floor = self.p.abs_floor.max(self.p.rel_floor * self.peak.max(0.0));
+        let below = pred_std.is_finite() && pred_std <= floor;
+        self.streak_start = if below { Some(self.streak_start.unwrap_or(step)) } else { None };
+        if let (None, Some(start)) = (self.collapse_step, self.streak_start) {
+            if step - start + 1 >= self.p.patience as i64 {
+                self.collapse_step = Some(start);
+                self.confirmed_at = Some(step);
+            }
+        }
+    }
+}
+
 /// Sorts rows by step and keeps the last row of each repeated step.
 pub fn normalize(steps: &[i64], values: &[f64]) -> (Vec<i64>, Vec<f64>) {
     let mut rows: Vec<(i64, usize)> = steps.iter().copied().zip(0..).collect();

@@ -27,6 +27,11 @@ pub struct StepRecord {
     pub pred_min: f64,
     pub pred_max: f64,
     pub label_mean: f64,
+    /// Pearson correlation of predictions and labels over loss tokens (NaN when either is
+    /// constant): how much of the labels' pattern the predictions carry.
+    pub pred_label_corr: f64,
+    /// Mean squared error per loss token, whatever the loss's reduction.
+    pub mean_sq_err: f64,
     pub n_tokens: i64,
     /// Population std of the pre-sigmoid values; share of loss tokens with |logit| > 10.
     pub logit_std: f64,
@@ -60,7 +65,8 @@ pub fn mean_std(xs: &[f32]) -> (f64, f64) {
 }
 
 /// `(dead_frac, token_std)` of a `(tokens, units)` row-major activation matrix: the share of
-/// units that are exactly 0 for every token, and the mean over units of the std across tokens.
+/// units that are ≤ 0 for every token (for ReLU: exactly 0, i.e. dead; for leaky ReLU, GELU and
+/// ELU: never in the positive regime), and the mean over units of the std across tokens.
 pub fn layer_stats(acts: &[f32], tokens: usize, units: usize) -> (f64, f64) {
     if tokens == 0 || units == 0 {
         return (f64::NAN, f64::NAN);
@@ -73,7 +79,7 @@ pub fn layer_stats(acts: &[f32], tokens: usize, units: usize) -> (f64, f64) {
             let a64 = a as f64;
             sum[u] += a64;
             sum_sq[u] += a64 * a64;
-            alive[u] |= a != 0.0;
+            alive[u] |= a > 0.0;
         }
     }
     let n = tokens as f64;
@@ -89,9 +95,27 @@ pub fn layer_stats(acts: &[f32], tokens: usize, units: usize) -> (f64, f64) {
     (dead as f64 / units as f64, std_sum / units as f64)
 }
 
+/// Pearson correlation of two equally long series; NaN when either has no spread.
+pub fn correlation(xs: &[f32], ys: &[f32]) -> f64 {
+    let (mx, sx) = mean_std(xs);
+    let (my, sy) = mean_std(ys);
+    if !(sx > 0.0 && sy > 0.0) {
+        return f64::NAN;
+    }
+    let cov = xs.iter().zip(ys).map(|(&x, &y)| (x as f64 - mx) * (y as f64 - my)).sum::<f64>() / xs.len() as f64;
+    cov / (sx * sy)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn correlation_of_linear_and_constant_series() {
+        assert!((correlation(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.0]) - 1.0).abs() < 1e-12);
+        assert!((correlation(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+        assert!(correlation(&[1.0, 1.0], &[0.0, 1.0]).is_nan());
+    }
 
     #[test]
     fn population_mean_std() {

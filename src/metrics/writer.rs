@@ -82,6 +82,7 @@ impl MetricsWriter {
         w.finish().with_context(|| format!("closing {}", self.tmp.display()))?;
         File::open(&self.tmp)?.sync_all()?;
         std::fs::rename(&self.tmp, &self.path).with_context(|| format!("renaming into {}", self.path.display()))?;
+        crate::sweep::files::sync_dir(&self.path)?;
         Ok(self.rows)
     }
 }
@@ -106,6 +107,8 @@ fn frame(recs: &[StepRecord], layout: &RecordLayout) -> Result<DataFrame> {
         f("pred_min", &|r| r.pred_min),
         f("pred_max", &|r| r.pred_max),
         f("label_mean", &|r| r.label_mean),
+        f("pred_label_corr", &|r| r.pred_label_corr),
+        f("mean_sq_err", &|r| r.mean_sq_err),
         i("n_tokens", &|r| r.n_tokens),
         f("logit_std", &|r| r.logit_std),
         f("saturated_frac", &|r| r.saturated_frac),

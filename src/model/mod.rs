@@ -40,6 +40,7 @@ pub struct Model {
     encoder: Encoder,
     head: Head,
     encoder_relu: bool,
+    freeze_encoder: bool,
 }
 
 /// The candle-transformers BERT config for our `[model]` section.
@@ -70,8 +71,11 @@ impl Model {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut params = ParamStore::default();
         let encoder = Encoder::new(&bert_config(m), m.attention_dropout, &mut params, &mut rng, dev)?;
-        let head = Head::new(m.hidden_size, &m.head_sizes, &mut params, &mut rng, dev)?;
-        Ok(Model { params, encoder, head, encoder_relu: m.encoder_relu })
+        let head = Head::new(m, &mut params, &mut rng, dev)?;
+        if m.freeze_encoder {
+            params.freeze_group("encoder");
+        }
+        Ok(Model { params, encoder, head, encoder_relu: m.encoder_relu, freeze_encoder: m.freeze_encoder })
     }
 
     /// Names of the tapped layers, in the order of [`Forward::taps`].
@@ -86,7 +90,10 @@ impl Model {
     }
 
     pub fn forward(&self, b: &BatchTensors, drop: &mut Dropout) -> Result<Forward> {
-        let hidden = self.encoder.forward(&b.input_ids, &b.attention_mask, drop)?; // (B·T, H)
+        let mut hidden = self.encoder.forward(&b.input_ids, &b.attention_mask, drop)?; // (B·T, H)
+        if self.freeze_encoder {
+            hidden = hidden.detach(); // no backward pass through a frozen encoder
+        }
         let mut x = hidden.index_select(&b.keep, 0)?; // (K, H)
         if self.encoder_relu {
             x = x.relu()?;

@@ -9,6 +9,8 @@ pub struct Param {
     /// Index into [`ParamStore::groups`].
     pub group: usize,
     pub var: Var,
+    /// False for deliberately frozen tensors: never updated, not counted as `frozen_params`.
+    pub trainable: bool,
 }
 
 /// All trainable tensors, in creation order (which fixes their order everywhere else).
@@ -31,8 +33,15 @@ impl ParamStore {
         };
         let var = Var::from_tensor(&init)?;
         let t = var.as_tensor().clone();
-        self.params.push(Param { name: name.to_string(), group, var });
+        self.params.push(Param { name: name.to_string(), group, var, trainable: true });
         Ok(t)
+    }
+
+    /// Marks every tensor of `group` as not trainable.
+    pub fn freeze_group(&mut self, group: &str) {
+        if let Some(g) = self.groups.iter().position(|x| x == group) {
+            self.params.iter_mut().filter(|p| p.group == g).for_each(|p| p.trainable = false);
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&Param> {

@@ -104,6 +104,8 @@ fn unreadable(dir: &SweepDir, run: &ManifestRun, err: &anyhow::Error) -> RunSumm
         final_pred_std: f64::NAN,
         steps_done: result.as_ref().map_or(0, |r| r.steps_done),
         wall_s: result.as_ref().map_or(f64::NAN, |r| r.wall_s),
+        fit_corr: f64::NAN,
+        fit_mse: f64::NAN,
     }
 }
 

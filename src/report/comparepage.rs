@@ -171,6 +171,8 @@ mod tests {
                 final_pred_std: 1e-7,
                 steps_done: 300,
                 wall_s: 1.0,
+                fit_corr: f64::NAN,
+                fit_mse: f64::NAN,
             },
             config: config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             columns: StepColumns { step: steps, columns: vec![("pred_std".into(), std), ("loss".into(), loss)] },

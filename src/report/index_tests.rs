@@ -17,6 +17,8 @@ fn run(run_id: &str, status: Status, collapse_step: Option<i64>, recovered: bool
         final_pred_std: 6.1e-7,
         steps_done: 3000,
         wall_s: 12.5,
+        fit_corr: f64::NAN,
+        fit_mse: f64::NAN,
     }
 }
 

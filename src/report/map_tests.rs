@@ -15,6 +15,8 @@ fn run(swept: &[(&str, &str)], status: Status, collapse_step: Option<i64>, recov
         final_pred_std: 0.1,
         steps_done: 100,
         wall_s: 1.0,
+        fit_corr: f64::NAN,
+        fit_mse: f64::NAN,
     }
 }
 

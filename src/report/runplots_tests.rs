@@ -50,6 +50,8 @@ fn summary(collapse_step: Option<i64>) -> RunSummary {
         final_pred_std: 1e-9,
         steps_done: 3000,
         wall_s: 1.0,
+        fit_corr: f64::NAN,
+        fit_mse: f64::NAN,
     }
 }
 

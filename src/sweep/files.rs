@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub struct RunResult {
     pub run_id: String,
     pub swept: Vec<(String, String)>,
-    /// `finished`, `diverged`, `stopped` or `failed`.
+    /// `finished`, `diverged`, `stopped`, `failed` or `interrupted` (redone on resume).
     pub ending: String,
     /// Why it diverged, stopped or failed; empty when finished.
     pub reason: String,
@@ -72,7 +72,7 @@ impl SweepDir {
     /// metrics are in place.
     pub fn is_complete(&self, id: &str) -> bool {
         match self.read_result(id) {
-            Ok(r) => r.ending == "failed" || self.metrics(id).exists(),
+            Ok(r) => r.ending != "interrupted" && (r.ending == "failed" || self.metrics(id).exists()),
             Err(_) => false,
         }
     }
@@ -91,7 +91,8 @@ impl SweepDir {
     }
 }
 
-/// Writes `bytes` to `path` through `path.tmp`, fsync and rename.
+/// Writes `bytes` to `path` through `path.tmp`, fsync and rename, then syncs the folder so the
+/// rename itself survives a power cut.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
@@ -99,7 +100,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     f.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
     f.sync_all().with_context(|| format!("syncing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
+    sync_dir(path)
+}
+
+/// Syncs the folder holding `path` (a no-op where folders cannot be opened for syncing).
+pub fn sync_dir(path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Ok(dir) = std::fs::File::open(parent) {
+            dir.sync_all().with_context(|| format!("syncing {}", parent.display()))?;
+        }
+    }
+    Ok(())
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {

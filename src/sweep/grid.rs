@@ -5,6 +5,8 @@
 use anyhow::Result;
 use sha2::{Digest, Sha256};
 
+use toml::Table;
+
 use crate::config::{resolve_table, set_dotted, value_text, Experiment, RunConfig};
 use crate::error::bad_input;
 
@@ -26,38 +28,54 @@ pub fn run_id(config_toml: &str) -> String {
     digest.iter().take(5).map(|b| format!("{b:02x}")).collect()
 }
 
-/// All runs of the experiment, in grid order. With no grid, one run of the base config.
+/// All runs of the experiment: for each variant (or just the base config when there are
+/// none), every cell of the grid in grid order. With neither, one run of the base config.
 pub fn expand(exp: &Experiment) -> Result<Vec<RunSpec>> {
     let file = exp.path.display();
+    let bases: Vec<(Option<&str>, Table)> = if exp.variants.is_empty() {
+        vec![(None, exp.base.clone())]
+    } else {
+        exp.variants
+            .iter()
+            .map(|v| {
+                let t =
+                    v.apply(&exp.base).map_err(|m| bad_input(format!("{file}: sweep.variant {:?}: {m}", v.name)))?;
+                Ok((Some(v.name.as_str()), t))
+            })
+            .collect::<Result<_>>()?
+    };
     let sizes: Vec<usize> = exp.grid.iter().map(|a| a.values.len()).collect();
-    let total: usize = sizes.iter().product();
-    let mut runs: Vec<RunSpec> = Vec::with_capacity(total);
-    for cell in 0..total {
-        // Mixed-radix decomposition of `cell`, last axis fastest.
-        let mut rest = cell;
-        let mut picks = vec![0; sizes.len()];
-        for (i, &n) in sizes.iter().enumerate().rev() {
-            picks[i] = rest % n;
-            rest /= n;
+    let cells: usize = sizes.iter().product();
+    let mut runs: Vec<RunSpec> = Vec::with_capacity(cells * bases.len());
+    for (variant, base) in &bases {
+        for cell in 0..cells {
+            // Mixed-radix decomposition of `cell`, last axis fastest.
+            let mut rest = cell;
+            let mut picks = vec![0; sizes.len()];
+            for (i, &n) in sizes.iter().enumerate().rev() {
+                picks[i] = rest % n;
+                rest /= n;
+            }
+            let mut table = base.clone();
+            let mut swept: Vec<(String, String)> =
+                variant.map(|v| ("variant".to_string(), v.to_string())).into_iter().collect();
+            for (axis, &j) in exp.grid.iter().zip(&picks) {
+                let v = axis.values[j].clone();
+                swept.push((axis.key.clone(), value_text(&v)));
+                set_dotted(&mut table, &axis.key, v)
+                    .map_err(|m| bad_input(format!("{file}: sweep.grid.{}: {m}", axis.key)))?;
+            }
+            let config = resolve_table(&table).map_err(|e| bad_input(format!("{file}: {}: {}", e.key, e.msg)))?;
+            let config_toml = config.to_toml();
+            let id = run_id(&config_toml);
+            if let Some(twin) = runs.iter().find(|r| r.id == id) {
+                return Err(bad_input(format!(
+                    "{file}: sweep: {:?} and {:?} resolve to the same run; remove one",
+                    twin.swept, swept
+                )));
+            }
+            runs.push(RunSpec { id, config, config_toml, swept });
         }
-        let mut table = exp.base.clone();
-        let mut swept = Vec::with_capacity(picks.len());
-        for (axis, &j) in exp.grid.iter().zip(&picks) {
-            let v = axis.values[j].clone();
-            swept.push((axis.key.clone(), value_text(&v)));
-            set_dotted(&mut table, &axis.key, v)
-                .map_err(|m| bad_input(format!("{file}: sweep.grid.{}: {m}", axis.key)))?;
-        }
-        let config = resolve_table(&table).map_err(|e| bad_input(format!("{file}: {}: {}", e.key, e.msg)))?;
-        let config_toml = config.to_toml();
-        let id = run_id(&config_toml);
-        if let Some(twin) = runs.iter().find(|r| r.id == id) {
-            return Err(bad_input(format!(
-                "{file}: sweep.grid: cells {:?} and {:?} resolve to the same run; remove one value",
-                twin.swept, swept
-            )));
-        }
-        runs.push(RunSpec { id, config, config_toml, swept });
     }
     Ok(runs)
 }
@@ -133,5 +151,20 @@ mod tests {
         let e = exp("[sweep.grid]\n\"optim.lr\" = [1, 1.0]\n", &[]);
         let err = format!("{:#}", expand(&e).unwrap_err());
         assert!(err.contains("same run"), "{err}");
+    }
+
+    #[test]
+    fn variants_cross_the_grid_and_come_first_in_the_swept_values() {
+        let text = "[sweep.grid]\nseed = [0, 1]\n\n[[sweep.variant]]\nname = \"baseline\"\n\n\
+                    [[sweep.variant]]\nname = \"leaky\"\n\"model.head_activation\" = \"leaky_relu\"\n\n\
+                    [[sweep.variant]]\nname = \"clip\"\ntrain.clip_grad_norm = 1.0\n";
+        let runs = expand(&exp(text, &[])).unwrap();
+        assert_eq!(runs.len(), 6);
+        let cells: Vec<String> = runs.iter().map(|r| format!("{}/{}", r.swept[0].1, r.swept[1].1)).collect();
+        assert_eq!(cells, ["baseline/0", "baseline/1", "leaky/0", "leaky/1", "clip/0", "clip/1"]);
+        assert_eq!(runs[0].swept[0].0, "variant");
+        assert_eq!(runs[2].config.model.head_activation, crate::config::resolved::Activation::LeakyRelu);
+        assert_eq!(runs[4].config.train.clip_grad_norm, Some(1.0));
+        assert_eq!(runs[0].config.train.clip_grad_norm, None);
     }
 }

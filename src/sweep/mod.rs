@@ -4,6 +4,7 @@ pub mod files;
 pub mod grid;
 pub mod runner;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
@@ -24,6 +25,8 @@ pub struct SweepOptions {
     pub overrides: Vec<String>,
     /// Re-run runs that are already complete.
     pub force: bool,
+    /// Run the grid in random order.
+    pub shuffle: bool,
     pub dry_run: bool,
 }
 
@@ -40,24 +43,26 @@ pub fn sweep(opts: &SweepOptions, stop: &AtomicBool) -> Result<Option<SweepOutco
     let specs = expand(&exp)?;
     let dir = SweepDir::new(opts.out.join(&exp.name));
     if opts.dry_run {
-        print_plan(&dir, &specs);
+        print_plan(&dir, &specs)?;
         return Ok(None);
     }
     std::fs::create_dir_all(dir.root.join("runs")).with_context(|| format!("creating {}", dir.root.display()))?;
     write_json(&dir.manifest(), &merged_manifest(&dir, &exp, &specs))?;
-    runner::run_all(&dir, &specs, opts.jobs.max(1), opts.force, stop)?;
+    runner::run_all(&dir, &specs, opts.jobs.max(1), opts.force, opts.shuffle, stop)?;
     let summaries = build(&dir)?;
     Ok(Some(SweepOutcome { dir, summaries }))
 }
 
-fn print_plan(dir: &SweepDir, specs: &[RunSpec]) {
+fn print_plan(dir: &SweepDir, specs: &[RunSpec]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
     let done = specs.iter().filter(|s| dir.is_complete(&s.id)).count();
-    println!("{} runs ({} done, {} to run) into {}", specs.len(), done, specs.len() - done, dir.root.display());
+    writeln!(out, "{} runs ({} done, {} to run) into {}", specs.len(), done, specs.len() - done, dir.root.display())?;
     for s in specs {
         let swept: Vec<String> = s.swept.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let state = if dir.is_complete(&s.id) { "done" } else { "todo" };
-        println!("{}  {state}  {}", s.id, swept.join(" "));
+        writeln!(out, "{}  {state}  {}", s.id, swept.join(" "))?;
     }
+    Ok(())
 }
 
 /// This grid's runs, then runs of earlier grids in the same folder that are not in it.

@@ -5,15 +5,17 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
 use super::files::{write_atomic, write_json, RunResult, SweepDir};
 use super::grid::RunSpec;
+use crate::detect::collapse::OnlineCollapse;
 use crate::metrics::writer::MetricsWriter;
 use crate::train::trainer::{Ending, Trainer};
 
@@ -23,15 +25,20 @@ pub fn single_threaded_kernels() {
 }
 
 /// Trains every run in `specs` that is not complete yet (all of them when `force`), `jobs` at a
-/// time. Returns the results of the runs trained now.
+/// time, in grid order or shuffled. Once `stop` is set no new run starts and running ones stop
+/// after their current step. Returns the results of the runs trained now.
 pub fn run_all(
     dir: &SweepDir,
     specs: &[RunSpec],
     jobs: usize,
     force: bool,
+    shuffle: bool,
     stop: &AtomicBool,
 ) -> Result<Vec<RunResult>> {
-    let todo: Vec<&RunSpec> = specs.iter().filter(|s| force || !dir.is_complete(&s.id)).collect();
+    let mut todo: Vec<&RunSpec> = specs.iter().filter(|s| force || !dir.is_complete(&s.id)).collect();
+    if shuffle {
+        todo.shuffle(&mut rand::rng());
+    }
     let skipped = specs.len() - todo.len();
     if skipped > 0 {
         eprintln!("{skipped} of {} runs already complete, skipped", specs.len());
@@ -42,9 +49,12 @@ pub fn run_all(
         ProgressStyle::with_template("{bar:30} {pos}/{len} runs  {elapsed} elapsed, ETA {eta}  {msg}")
             .expect("valid template"),
     );
-    let results: Vec<Result<RunResult>> = pool.install(|| {
+    let results: Vec<Result<Option<RunResult>>> = pool.install(|| {
         todo.par_iter()
             .map(|spec| {
+                if stop.load(Ordering::SeqCst) {
+                    return Ok(None);
+                }
                 let r = run_one(dir, spec, stop);
                 if let Ok(r) = &r {
                     bar.suspend(|| {
@@ -60,12 +70,13 @@ pub fn run_all(
                     });
                 }
                 bar.inc(1);
-                r
+                r.map(Some)
             })
             .collect()
     });
     bar.finish_and_clear();
-    results.into_iter().collect()
+    let results: Vec<Option<RunResult>> = results.into_iter().collect::<Result<_>>()?;
+    Ok(results.into_iter().flatten().collect())
 }
 
 fn swept_text(swept: &[(String, String)]) -> String {
@@ -90,6 +101,7 @@ pub fn run_one(dir: &SweepDir, spec: &RunSpec, stop: &AtomicBool) -> Result<RunR
         Ok(Ok((Ending::Finished, n))) => ("finished", String::new(), n),
         Ok(Ok((Ending::Diverged { step, what }, n))) => ("diverged", format!("non-finite at step {step}: {what}"), n),
         Ok(Ok((Ending::Stopped { reason }, n))) => ("stopped", reason, n),
+        Ok(Ok((Ending::Interrupted, n))) => ("interrupted", "interrupted by the user".to_string(), n),
         Ok(Err((e, n))) => ("failed", format!("{e:#}"), n),
         Err(panic) => ("failed", format!("panicked: {}", panic_text(&panic)), 0),
     };
@@ -111,9 +123,20 @@ fn train_to_file(spec: &RunSpec, metrics: &Path, stop: &AtomicBool) -> Result<(E
     let mut trainer = Trainer::new(&spec.config).map_err(|e| (e, 0))?;
     let mut writer = MetricsWriter::create(metrics, trainer.layout()).map_err(|e| (e, 0))?;
     let mut steps = 0i64;
+    let detect = spec.config.detect;
+    let mut online = OnlineCollapse::new(&detect);
     let trained = trainer.run(stop, &mut |rec| {
         steps += 1;
-        writer.push(rec)
+        online.push(rec.step, rec.pred_std);
+        let step = rec.step;
+        writer.push(rec)?;
+        // Early stop: `stop_after` steps after the collapse was confirmed.
+        Ok(match (detect.stop_after, online.collapse_step, online.confirmed_at) {
+            (Some(n), Some(at), Some(confirmed)) if step >= confirmed + n as i64 => Some(format!(
+                "early stop: collapse at step {at} confirmed at step {confirmed}, stopped {n} steps later (detect.stop_after)"
+            )),
+            _ => None,
+        })
     });
     let written = writer.finish();
     match (trained, written) {

@@ -40,27 +40,38 @@ impl Optimizer {
     }
 
     /// Applies one update with learning rate `lr`. Parameters without a gradient are left alone.
-    pub fn step(&mut self, ps: &ParamStore, grads: &GradStore, lr: f64) -> Result<StepStats> {
+    /// With `clip`, gradients are first scaled so that their global norm is at most `clip`
+    /// (as `torch.nn.utils.clip_grad_norm_`); the reported norms are those before clipping.
+    /// Tensors that are not trainable are left alone and not counted.
+    pub fn step(&mut self, ps: &ParamStore, grads: &GradStore, lr: f64, clip: Option<f64>) -> Result<StepStats> {
         self.t += 1;
         let mut group_sq = vec![0.0; ps.groups.len()];
-        let (mut delta_sq, mut theta_sq, mut frozen) = (0.0, 0.0, 0usize);
-        for (i, p) in ps.params.iter().enumerate() {
+        let mut frozen = 0usize;
+        for p in ps.params.iter().filter(|p| p.trainable) {
+            match grads.get(p.var.as_tensor()) {
+                None => frozen += 1,
+                Some(g) => {
+                    let g_sq = sum_sq(g)?;
+                    frozen += usize::from(g_sq == 0.0);
+                    group_sq[p.group] += g_sq;
+                }
+            }
+        }
+        let grad_norm = group_sq.iter().sum::<f64>().sqrt();
+        let scale = clip.map(|c| c / (grad_norm + 1e-6)).filter(|&s| s < 1.0);
+        let (mut delta_sq, mut theta_sq) = (0.0, 0.0);
+        for (i, p) in ps.params.iter().enumerate().filter(|(_, p)| p.trainable) {
             let theta = p.var.as_tensor();
             theta_sq += sum_sq(theta)?;
-            let Some(g) = grads.get(theta) else {
-                frozen += 1;
-                continue;
+            let Some(g) = grads.get(theta) else { continue };
+            let g = match scale {
+                Some(s) => (g * s)?,
+                None => g.clone(),
             };
-            let g_sq = sum_sq(g)?;
-            if g_sq == 0.0 {
-                frozen += 1;
-            }
-            group_sq[p.group] += g_sq;
-            let delta = self.delta(i, theta, g, lr)?;
+            let delta = self.delta(i, theta, &g, lr)?;
             delta_sq += sum_sq(&delta)?;
             p.var.set(&(theta + delta)?)?;
         }
-        let grad_norm = group_sq.iter().sum::<f64>().sqrt();
         Ok(StepStats {
             grad_norm,
             group_norms: group_sq.iter().map(|s| s.sqrt()).collect(),
@@ -123,7 +134,7 @@ mod tests {
         for _ in 0..steps {
             let w: &Var = &ps.params[0].var;
             let grads = w.as_tensor().sqr().unwrap().sum_all().unwrap().backward().unwrap();
-            opt.step(&ps, &grads, 0.1).unwrap();
+            opt.step(&ps, &grads, 0.1, None).unwrap();
         }
         ps.params[0].var.as_tensor().to_vec1().unwrap()
     }
@@ -149,12 +160,39 @@ mod tests {
         ps.add("unused", "other", Tensor::new(&[1.0f32], &Device::Cpu).unwrap()).unwrap();
         let grads = ps.params[0].var.as_tensor().sum_all().unwrap().backward().unwrap();
         let mut opt = Optimizer::new(Optim::Sgd { lr: 0.5, momentum: 0.0, weight_decay: 0.0 }, 2);
-        let s = opt.step(&ps, &grads, 0.5).unwrap();
+        let s = opt.step(&ps, &grads, 0.5, None).unwrap();
         assert!((s.grad_norm - 2f64.sqrt()).abs() < 1e-9);
         assert_eq!(s.group_norms.len(), 2);
         assert_eq!(s.group_norms[1], 0.0);
         assert_eq!(s.frozen_params, 1);
         // Δ = −0.5·[1, 1], ‖Δ‖ = 0.7071; ‖θ‖ = √(9 + 16 + 1) = 5.099
         assert!((s.update_ratio - 0.5f64.sqrt() / 26f64.sqrt()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn clipping_bounds_the_global_norm_and_reports_the_norm_before() {
+        // loss = Σ 50·w² at w = [3, 4]: gradient [300, 400], norm 500.
+        let ps = store(&[3.0, 4.0]);
+        let grads =
+            (ps.params[0].var.as_tensor().sqr().unwrap() * 50.0).unwrap().sum_all().unwrap().backward().unwrap();
+        let mut opt = Optimizer::new(Optim::Sgd { lr: 1.0, momentum: 0.0, weight_decay: 0.0 }, 1);
+        let s = opt.step(&ps, &grads, 1.0, Some(1.0)).unwrap();
+        assert!((s.grad_norm - 500.0).abs() < 1e-3);
+        let w: Vec<f32> = ps.params[0].var.as_tensor().to_vec1().unwrap();
+        let moved = ((3.0 - w[0]).powi(2) + (4.0 - w[1]).powi(2)).sqrt();
+        assert!((moved - 1.0).abs() < 1e-4, "the update has the clipped norm 1, got {moved}");
+        assert!((w[0] - 2.4).abs() < 1e-5 && (w[1] - 3.2).abs() < 1e-5, "direction kept: {w:?}");
+    }
+
+    #[test]
+    fn frozen_tensors_are_not_updated_nor_counted() {
+        let mut ps = store(&[1.0, 2.0]);
+        ps.add("enc", "encoder", Tensor::new(&[5.0f32], &Device::Cpu).unwrap()).unwrap();
+        ps.freeze_group("encoder");
+        let grads = ps.params[0].var.as_tensor().sum_all().unwrap().backward().unwrap();
+        let mut opt = Optimizer::new(Optim::Sgd { lr: 0.1, momentum: 0.0, weight_decay: 0.0 }, 2);
+        let s = opt.step(&ps, &grads, 0.1, None).unwrap();
+        assert_eq!(s.frozen_params, 0);
+        assert_eq!(ps.params[1].var.as_tensor().to_vec1::<f32>().unwrap(), vec![5.0]);
     }
 }

@@ -4,6 +4,13 @@
 
 use crate::config::resolved::{Per, Schedule};
 
+/// The learning rate at step `step` with a linear warm-up over `warmup_steps` (as
+/// `LinearLR(start_factor = 1/warmup)`: step s uses (s + 1)/warmup of the scheduled rate).
+pub fn lr_with_warmup(schedule: &Schedule, base_lr: f64, step: u64, epoch: u64, warmup_steps: u64) -> f64 {
+    let factor = if step < warmup_steps { (step + 1) as f64 / warmup_steps as f64 } else { 1.0 };
+    factor * lr_at(schedule, base_lr, step, epoch)
+}
+
 /// The learning rate used at optimizer step `step` (0-based), in epoch `epoch`.
 pub fn lr_at(schedule: &Schedule, base_lr: f64, step: u64, epoch: u64) -> f64 {
     let t = |per: Per| match per {
@@ -56,5 +63,14 @@ mod tests {
         assert_eq!(lr_at(&s, 5e-4, 0, 0), lr_at(&s, 5e-4, 99, 0));
         assert!(close(lr_at(&s, 5e-4, 100, 1), 4.5e-4));
         assert!(close(lr_at(&s, 5e-4, 250, 2), 5e-4 * 0.81));
+    }
+
+    #[test]
+    fn warmup_ramps_linearly_then_hands_over_to_the_schedule() {
+        let s = Schedule::Constant;
+        let lrs: Vec<f64> = (0..6).map(|step| lr_with_warmup(&s, 0.1, step, 0, 4)).collect();
+        let want = [0.025, 0.05, 0.075, 0.1, 0.1, 0.1];
+        assert!(lrs.iter().zip(want).all(|(a, b)| close(*a, b)), "{lrs:?}");
+        assert_eq!(lr_with_warmup(&s, 0.1, 0, 0, 0), 0.1);
     }
 }

@@ -15,12 +15,12 @@ use crate::config::resolved::{DataConfig, Fault, RunConfig};
 use crate::data::batch::{collate, Batch, Sampler};
 use crate::data::synthetic::{generate, SyntheticSpec};
 use crate::data::Sequence;
-use crate::metrics::record::{layer_stats, mean_std, RecordLayout, StepRecord};
+use crate::metrics::record::{correlation, layer_stats, mean_std, RecordLayout, StepRecord};
 use crate::model::dropout::Dropout;
 use crate::model::{BatchTensors, Forward, Model};
 use crate::train::loss::{self, LossParts};
 use crate::train::optim::Optimizer;
-use crate::train::schedule::lr_at;
+use crate::train::schedule::lr_with_warmup;
 
 /// |logit| above this counts as a saturated sigmoid (its gradient is below 5e-5).
 pub const SATURATED_LOGIT: f32 = 10.0;
@@ -34,9 +34,12 @@ pub enum Ending {
         step: i64,
         what: String,
     },
+    /// Stopped on purpose before the last step (wall-time limit, early stop on collapse).
     Stopped {
         reason: String,
     },
+    /// Stopped because the user interrupted the sweep: to be redone on resume.
+    Interrupted,
 }
 
 /// A run ready to train: data, model and optimizer state built from its config.
@@ -80,8 +83,13 @@ impl Trainer {
         &self.model
     }
 
-    /// Trains, handing each step's record to `sink`. Returns how it ended and the steps done.
-    pub fn run(&mut self, stop: &AtomicBool, sink: &mut dyn FnMut(StepRecord) -> Result<()>) -> Result<(Ending, i64)> {
+    /// Trains, handing each step's record to `sink`, which returns `Some(reason)` to stop the
+    /// run after that step. Returns how it ended and the steps done.
+    pub fn run(
+        &mut self,
+        stop: &AtomicBool,
+        sink: &mut dyn FnMut(StepRecord) -> Result<Option<String>>,
+    ) -> Result<(Ending, i64)> {
         let cfg = &self.cfg;
         let mut drop = Dropout::new(stream(cfg.seed, 1));
         let mut sampler = Sampler::new(self.data.len(), cfg.train.batch_size, stream(cfg.seed, 2));
@@ -89,7 +97,7 @@ impl Trainer {
         let started = Instant::now();
         for step in 0..cfg.train.steps as i64 {
             if stop.load(Ordering::Relaxed) {
-                return Ok((Ending::Stopped { reason: "interrupted".into() }, step));
+                return Ok((Ending::Interrupted, step));
             }
             if let Some(limit) = cfg.train.max_wall_s {
                 if started.elapsed().as_secs_f64() > limit {
@@ -99,11 +107,12 @@ impl Trainer {
             let t0 = Instant::now();
             let (epoch, idx) = sampler.next_batch();
             let batch = collate(&idx.iter().map(|&i| &self.data[i]).collect::<Vec<_>>());
-            let lr = lr_at(&cfg.schedule, cfg.optim.lr(), step as u64, epoch);
+            let lr = lr_with_warmup(&cfg.schedule, cfg.optim.lr(), step as u64, epoch, cfg.train.warmup_steps);
 
             let fwd = self.model.forward(&tensors(&batch)?, &mut drop)?;
             let labels = batch.kept_labels();
-            let parts = loss::compute(&cfg.loss, &fwd.preds, &Tensor::new(labels.as_slice(), &Device::Cpu)?)?;
+            let labels_t = Tensor::new(labels.as_slice(), &Device::Cpu)?;
+            let parts = loss::compute(&cfg.loss, &fwd.preds, &fwd.logits, &labels_t)?;
             let parts = match cfg.train.fault() {
                 Some(Fault::Nan(at)) if at == step as u64 => LossParts { total: (&parts.total * f64::NAN)?, ..parts },
                 Some(Fault::Panic(at)) if at == step as u64 => {
@@ -115,7 +124,7 @@ impl Trainer {
 
             let mut rec = forward_stats(&fwd, &parts, &labels)?;
             rec.bias_output = 1.0 / (1.0 + (-(self.model.out_bias().flatten_all()?.to_vec1::<f32>()?[0] as f64)).exp());
-            let s = opt.step(&self.model.params, &grads, lr)?;
+            let s = opt.step(&self.model.params, &grads, lr, cfg.train.clip_grad_norm)?;
             rec.step = step;
             rec.epoch = epoch as i64;
             rec.lr = lr;
@@ -126,9 +135,12 @@ impl Trainer {
             rec.step_ms = t0.elapsed().as_secs_f64() * 1e3;
 
             let bad = non_finite(&rec);
-            sink(rec)?;
+            let asked_to_stop = sink(rec)?;
             if let Some(what) = bad {
                 return Ok((Ending::Diverged { step, what }, step + 1));
+            }
+            if let Some(reason) = asked_to_stop {
+                return Ok((Ending::Stopped { reason }, step + 1));
             }
         }
         Ok((Ending::Finished, cfg.train.steps as i64))
@@ -171,6 +183,9 @@ pub fn forward_stats(fwd: &Forward, parts: &LossParts, labels: &[f32]) -> Result
         pred_min: preds.iter().copied().fold(f32::INFINITY, f32::min) as f64,
         pred_max: preds.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64,
         label_mean,
+        pred_label_corr: correlation(&preds, labels),
+        mean_sq_err: preds.iter().zip(labels).map(|(&p, &y)| ((p - y) as f64).powi(2)).sum::<f64>()
+            / preds.len() as f64,
         n_tokens: preds.len() as i64,
         logit_std,
         saturated_frac: saturated as f64 / preds.len().max(1) as f64,

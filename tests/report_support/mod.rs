@@ -91,6 +91,8 @@ pub fn record(step: i64, shape: Shape, seed: u64) -> StepRecord {
         pred_min: pred_mean - 2.0 * pred_std,
         pred_max: pred_mean + 2.0 * pred_std,
         label_mean: 0.1 + 0.05 * n(9),
+        pred_label_corr: if collapsed { f64::NAN } else { 0.5 + 0.2 * n(17) },
+        mean_sq_err: mse / 40.0,
         n_tokens: 40,
         logit_std: 10.0 * pred_std + 0.01,
         saturated_frac: if collapsed { 0.0 } else { 0.05 * n(10) },
