@@ -79,8 +79,8 @@ fn value_of<'a>(r: &'a RunSummary, key: &str) -> Option<&'a str> {
     r.swept.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-/// For each swept key except `seed` (and `variant`, see [`remedies`]), one row per value in
-/// the order the values first appear.
+/// For each swept key except `seed` (and `variant`, see [`remedies`]) that takes at least two
+/// values, one row per value in the order the values first appear.
 pub fn effects(swept_keys: &[String], rows: &[RunSummary]) -> Vec<LevelRow> {
     let mut out = Vec::new();
     for key in swept_keys.iter().filter(|k| *k != "seed" && *k != "variant") {
@@ -91,6 +91,9 @@ pub fn effects(swept_keys: &[String], rows: &[RunSummary]) -> Vec<LevelRow> {
                     values.push(v);
                 }
             }
+        }
+        if values.len() < 2 {
+            continue;
         }
         for v in values {
             let runs: Vec<&RunSummary> = rows.iter().filter(|r| value_of(r, key) == Some(v)).collect();

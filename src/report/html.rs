@@ -19,6 +19,7 @@ p.lead { margin: .2rem 0; color: #333; }
 .key { font-size: .85rem; color: #444; max-width: 70rem; }
 [hidden] { display: none !important; }
 table { border-collapse: collapse; font-size: .85rem; }
+tr.baseline td { font-weight: 600; background: #f0f0f0; }
 th, td { border: 1px solid #ccc; padding: .2rem .4rem; text-align: left; vertical-align: top; }
 td.nowrap { white-space: nowrap; }
 table.sortable th { background: #f4f4f4; cursor: pointer; white-space: nowrap; }

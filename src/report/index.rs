@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::effects::analysis_section;
 use super::html::{legend_html, number_cell, page_end, page_head, step_cell};
 use super::map::{axis_values, maps_section};
 use super::palette::{BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE, VERMILLION};
@@ -24,6 +25,7 @@ pub fn sweep_index(name: &str, swept_keys: &[String], runs: &[(RunSummary, Strin
     let _ = writeln!(page, "<p class=\"lead\">{}</p>", swept_line(swept_keys, &summaries));
     let _ = writeln!(page, "<p class=\"lead\"><b>{}</b></p>", status_counts(&summaries));
     page.push_str(&maps_section(swept_keys, &summaries));
+    page.push_str(&analysis_section(swept_keys, &summaries));
     page.push_str(
         "<h2>Runs</h2>\n<p><input type=\"search\" id=\"filter\" placeholder=\"filter, e.g. collapsed \
          loss.phi=100 dead_relu\" aria-label=\"filter runs\"> <span id=\"filter-count\" class=\"key\"></span></p>\n\

@@ -12,6 +12,7 @@ pub mod build;
 pub mod compare;
 pub mod comparepage;
 pub mod downsample;
+pub mod effects;
 pub mod html;
 pub mod index;
 pub mod map;
