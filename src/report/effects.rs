@@ -52,9 +52,9 @@ fn table(rows: &[LevelRow], first: &str, baseline: Option<&str>) -> String {
             let _ = write!(t, "<td>{}</td>", escape(&r.key));
         }
         let label = if is_base { format!("{} (baseline)", escape(&r.value)) } else { escape(&r.value) };
-        let _ = write!(
+        let _ = writeln!(
             t,
-            "<td>{label}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{}{}<td class=\"num\">{}</td>{}{}{}</tr>\n",
+            "<td>{label}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{}{}<td class=\"num\">{}</td>{}{}{}</tr>",
             r.runs,
             r.failed,
             number_cell(r.failed_share),
