@@ -14,7 +14,7 @@ use crate::error::{bad_input, Interrupted};
 use crate::metrics::log::{read_log, Log};
 use crate::report::build::build;
 use crate::report::compare::compare;
-use crate::summary::Status;
+use crate::summary::status_counts;
 use crate::sweep::files::SweepDir;
 use crate::sweep::{sweep, SweepOptions};
 
@@ -184,16 +184,7 @@ fn catch_ctrl_c() {
 }
 
 fn print_counts(rows: &[crate::summary::RunSummary]) -> std::io::Result<()> {
-    let count = |s: Status| rows.iter().filter(|r| r.status == s).count();
-    say!(
-        "{} runs: {} ok, {} collapsed, {} diverged, {} failed, {} stopped",
-        rows.len(),
-        count(Status::Ok),
-        count(Status::Collapsed),
-        count(Status::Diverged),
-        count(Status::Failed),
-        count(Status::Stopped)
-    )
+    say!("{}", status_counts(&rows.iter().collect::<Vec<_>>()))
 }
 
 fn detect_params(abs_floor: f64, rel_floor: f64, patience: u64) -> Result<DetectConfig> {

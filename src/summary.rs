@@ -81,6 +81,21 @@ pub struct RunSummary {
     pub fit_mse: f64,
 }
 
+/// "N runs: a ok, b collapsed (c recovered), d diverged, e failed, f stopped".
+pub fn status_counts(runs: &[&RunSummary]) -> String {
+    let count = |status: Status| runs.iter().filter(|r| r.status == status).count();
+    let recovered = runs.iter().filter(|r| r.status == Status::Collapsed && r.recovered).count();
+    format!(
+        "{} runs: {} ok, {} collapsed ({recovered} recovered), {} diverged, {} failed, {} stopped",
+        runs.len(),
+        count(Status::Ok),
+        count(Status::Collapsed),
+        count(Status::Diverged),
+        count(Status::Failed),
+        count(Status::Stopped),
+    )
+}
+
 /// Builds the summary row of one run from its files: `result.json`, `config.toml` (for the
 /// `[detect]` thresholds) and `metrics.parquet`, through collapse detection and diagnosis.
 /// Also returns the metrics, for rendering.

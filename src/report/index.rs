@@ -11,7 +11,7 @@ use super::palette::{BLUISH_GREEN, ORANGE, REDDISH_PURPLE, SKY_BLUE, VERMILLION}
 use super::text::{escape, run_href, swept_text};
 use super::{LegendEntry, Mark};
 use crate::detect::diagnose::Cause;
-use crate::summary::{RunSummary, Status};
+use crate::summary::{status_counts, RunSummary, Status};
 
 /// Values of a swept key listed in the header before "…".
 const MAX_LISTED_VALUES: usize = 8;
@@ -71,21 +71,6 @@ fn swept_line(swept_keys: &[String], runs: &[&RunSummary]) -> String {
         })
         .collect();
     format!("Swept: {}", parts.join(" × "))
-}
-
-/// "N runs: a ok, b collapsed (c recovered), d diverged, e failed, f stopped".
-pub fn status_counts(runs: &[&RunSummary]) -> String {
-    let count = |status: Status| runs.iter().filter(|r| r.status == status).count();
-    let recovered = runs.iter().filter(|r| r.status == Status::Collapsed && r.recovered).count();
-    format!(
-        "{} runs: {} ok, {} collapsed ({recovered} recovered), {} diverged, {} failed, {} stopped",
-        runs.len(),
-        count(Status::Ok),
-        count(Status::Collapsed),
-        count(Status::Diverged),
-        count(Status::Failed),
-        count(Status::Stopped),
-    )
 }
 
 /// CSS class of a run's row and card: its status, or `st-transient` for a recovered collapse.
