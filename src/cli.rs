@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::config::resolved::DetectConfig;
@@ -14,8 +14,10 @@ use crate::error::{bad_input, Interrupted};
 use crate::metrics::log::{read_log, Log};
 use crate::report::build::build;
 use crate::report::compare::compare;
+use crate::slurm::{scripts, submit, SlurmOptions};
 use crate::summary::status_counts;
 use crate::sweep::files::SweepDir;
+use crate::sweep::shard::Shard;
 use crate::sweep::{sweep, SweepOptions};
 
 #[derive(Debug, Parser)]
@@ -53,7 +55,44 @@ pub enum Command {
         /// Run the grid in random order (e.g. to see every region of a long sweep early).
         #[arg(long)]
         shuffle: bool,
+        /// Train only shard I of N (1-based; a run's shard is its id mod N, plus 1) into the
+        /// same folder, writing shards/I-of-N.json and no report: `harness report` merges them.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
         /// Overrides, e.g. train.steps=200 or sweep.grid.optim.lr=[0.01,0.02].
+        #[arg(value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
+    /// Write (and with --submit, submit) a Slurm job array that runs the sweep in shards, one
+    /// per task, plus a job that builds the merged report when they are done.
+    Slurm {
+        /// Experiment file (TOML).
+        experiment: PathBuf,
+        /// Folder that receives OUT/NAME/ (on a filesystem every node sees).
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+        /// Array tasks, i.e. shards (default: one per run).
+        #[arg(long, value_name = "N")]
+        array: Option<u64>,
+        /// Slurm partition.
+        #[arg(long)]
+        partition: Option<String>,
+        /// GPUs per array task.
+        #[arg(long)]
+        gpus_per_task: Option<u32>,
+        /// Time limit per task, e.g. 2:00:00.
+        #[arg(long)]
+        time: Option<String>,
+        /// CPUs per array task, which also trains that many runs at once.
+        #[arg(long, default_value_t = 1)]
+        cpus_per_task: u32,
+        /// Print the scripts and write nothing.
+        #[arg(long, conflicts_with = "submit")]
+        dry_run: bool,
+        /// Submit with sbatch and print the job ids.
+        #[arg(long)]
+        submit: bool,
+        /// Overrides, passed on to every shard.
         #[arg(value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
@@ -108,7 +147,8 @@ macro_rules! say {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Sweep { experiment, out, jobs, resume, force, dry_run, shuffle, overrides } => {
+        Command::Sweep { experiment, out, jobs, resume, force, dry_run, shuffle, shard, overrides } => {
+            let shard = shard.as_deref().map(Shard::parse).transpose()?;
             let jobs = match jobs {
                 Some(0) => return Err(crate::error::bad_input("--jobs: must be at least 1 but got 0")),
                 Some(n) => n,
@@ -117,13 +157,19 @@ pub fn run(cli: Cli) -> Result<()> {
             if resume && !out.join(experiment.file_stem().unwrap_or_default()).join("sweep.json").exists() {
                 eprintln!("--resume: no earlier sweep in {}; starting one", out.display());
             }
-            let opts = SweepOptions { experiment, out, jobs, overrides, force, shuffle, dry_run };
+            let opts = SweepOptions { experiment, out, jobs, overrides, force, shuffle, dry_run, shard };
             if !dry_run {
                 catch_ctrl_c();
             }
             if let Some(outcome) = sweep(&opts, &STOP)? {
                 print_counts(&outcome.summaries)?;
-                say!("report: {}", outcome.dir.root.join("index.html").display())?;
+                match shard {
+                    Some(shard) => say!(
+                        "shard {shard} done; build the merged report with: harness report {}",
+                        outcome.dir.root.display()
+                    )?,
+                    None => say!("report: {}", outcome.dir.root.join("index.html").display())?,
+                }
                 if STOP.load(Ordering::SeqCst) {
                     return Err(anyhow::Error::new(Interrupted(
                         "interrupted: finished runs and the report are saved; run the same command again to resume"
@@ -148,7 +194,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Report { sweep_dir } => {
             let dir = SweepDir::new(&sweep_dir);
-            if !dir.manifest().exists() {
+            if !dir.has_manifest() {
                 return Err(crate::error::bad_input(format!(
                     "{}: not a sweep folder (no sweep.json)",
                     sweep_dir.display()
@@ -157,6 +203,53 @@ pub fn run(cli: Cli) -> Result<()> {
             let rows = build(&dir)?;
             print_counts(&rows)?;
             say!("report: {}", dir.root.join("index.html").display())?;
+            Ok(())
+        }
+        Command::Slurm {
+            experiment,
+            out,
+            array,
+            partition,
+            gpus_per_task,
+            time,
+            cpus_per_task,
+            dry_run,
+            submit: and_submit,
+            overrides,
+        } => {
+            let opts =
+                SlurmOptions { experiment, out, array, partition, gpus_per_task, time, cpus_per_task, overrides };
+            let exe = std::env::current_exe().context("finding the harness binary")?;
+            let cwd = std::env::current_dir().context("reading the current folder")?;
+            let s = scripts(&opts, &exe, &cwd)?;
+            if dry_run {
+                say!("# {}\n{}\n# {}\n{}", s.sweep_path().display(), s.sweep, s.report_path().display(), s.report)?;
+                return Ok(());
+            }
+            s.write()?;
+            say!(
+                "{} runs in {} array tasks: {}, {}",
+                s.runs,
+                s.tasks,
+                s.sweep_path().display(),
+                s.report_path().display()
+            )?;
+            if and_submit {
+                let ids = submit(&s)?;
+                say!("submitted array job {} and report job {} (afterany)", ids.array_job, ids.report_job)?;
+                say!(
+                    "watch: squeue -j {},{}   logs: {}",
+                    ids.array_job,
+                    ids.report_job,
+                    s.folder.join("logs").display()
+                )?;
+            } else {
+                say!(
+                    "submit: id=$(sbatch --parsable {}) && sbatch --dependency=afterany:$id {}",
+                    s.sweep_path().display(),
+                    s.report_path().display()
+                )?;
+            }
             Ok(())
         }
         Command::Compare { inputs, out } => {

@@ -16,6 +16,7 @@
 //!     force: false,
 //!     shuffle: false,
 //!     dry_run: false,
+//!     shard: None,
 //! };
 //! let outcome = sweep(&opts, &AtomicBool::new(false)).unwrap().unwrap();
 //! println!("{} runs", outcome.summaries.len());
@@ -30,6 +31,7 @@ pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod report;
+pub mod slurm;
 pub mod summary;
 pub mod sweep;
 pub mod train;

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! DIR/NAME/sweep.json              manifest: swept keys and every run's id and swept values
+//! DIR/NAME/shards/I-of-N.json      manifest written by `harness sweep --shard I/N` instead
 //! DIR/NAME/runs/RUN_ID/config.toml resolved config
 //! DIR/NAME/runs/RUN_ID/metrics.parquet  one row per step (appears when complete)
 //! DIR/NAME/runs/RUN_ID/result.json how the run ended (written last: the run is complete)
@@ -55,6 +56,10 @@ impl SweepDir {
     pub fn manifest(&self) -> PathBuf {
         self.root.join("sweep.json")
     }
+    /// Folder of the manifests written by sharded sweeps (`shards/I-of-N.json`).
+    pub fn shards(&self) -> PathBuf {
+        self.root.join("shards")
+    }
     pub fn run_dir(&self, id: &str) -> PathBuf {
         self.root.join("runs").join(id)
     }
@@ -83,11 +88,56 @@ impl SweepDir {
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 
+    /// Whether a sweep has started here: a `sweep.json` or a shard's manifest exists.
+    pub fn has_manifest(&self) -> bool {
+        self.manifest().exists() || !self.shard_manifests().is_empty()
+    }
+
+    /// The sweep's manifest: `sweep.json`, then the runs of every shard manifest (in file-name
+    /// order) that are not in it yet, so runs keep their grid order and appear once.
     pub fn read_manifest(&self) -> Result<Manifest> {
-        let path = self.manifest();
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("{} is not a sweep folder (no sweep.json)", self.root.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        let mut paths = self.shard_manifests();
+        if self.manifest().exists() || paths.is_empty() {
+            paths.insert(0, self.manifest());
+        }
+        let mut merged: Option<Manifest> = None;
+        for path in paths {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("{} is not a sweep folder (no sweep.json)", self.root.display()))?;
+            let m: Manifest = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+            match &mut merged {
+                None => merged = Some(m),
+                Some(all) => all.absorb(m),
+            }
+        }
+        Ok(merged.unwrap_or_default())
+    }
+
+    /// `shards/*.json`, sorted by name.
+    fn shard_manifests(&self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(self.shards()) else { return Vec::new() };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        paths
+    }
+}
+
+impl Manifest {
+    /// Adds the swept keys and runs of `other` that this manifest does not have yet.
+    pub fn absorb(&mut self, other: Manifest) {
+        for k in other.swept_keys {
+            if !self.swept_keys.contains(&k) {
+                self.swept_keys.push(k);
+            }
+        }
+        for r in other.runs {
+            if !self.runs.iter().any(|x| x.id == r.id) {
+                self.runs.push(r);
+            }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod files;
 pub mod grid;
 pub mod runner;
+pub mod shard;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,9 +13,11 @@ use anyhow::{Context, Result};
 
 use crate::config::Experiment;
 use crate::report::build::build;
+use crate::report::build::summarize_or_fail;
 use crate::summary::RunSummary;
 use files::{write_json, Manifest, ManifestRun, SweepDir};
 use grid::{expand, RunSpec};
+use shard::Shard;
 
 /// What `harness sweep` was asked to do.
 #[derive(Debug, Clone)]
@@ -28,28 +31,48 @@ pub struct SweepOptions {
     /// Run the grid in random order.
     pub shuffle: bool,
     pub dry_run: bool,
+    /// Train only this shard's runs, write `shards/I-of-N.json` and build no report.
+    pub shard: Option<Shard>,
 }
 
 /// What a sweep produced.
 pub struct SweepOutcome {
     pub dir: SweepDir,
+    /// Every run of the report; with a shard, only the shard's complete runs (no report built).
     pub summaries: Vec<RunSummary>,
 }
 
 /// Loads and expands the experiment (nothing is written if that fails), then trains every
 /// run that is not complete and builds the report. With `dry_run`, prints the runs and stops.
+/// With a shard, only its runs are planned and trained, and no shared file is written.
 pub fn sweep(opts: &SweepOptions, stop: &AtomicBool) -> Result<Option<SweepOutcome>> {
     let exp = Experiment::load(&opts.experiment, &opts.overrides)?;
-    let specs = expand(&exp)?;
+    let grid = expand(&exp)?;
+    let specs: Vec<RunSpec> = match &opts.shard {
+        Some(shard) => grid.iter().filter(|s| shard.owns(&s.id)).cloned().collect(),
+        None => grid.clone(),
+    };
     let dir = SweepDir::new(opts.out.join(&exp.name));
     if opts.dry_run {
         print_plan(&dir, &specs)?;
         return Ok(None);
     }
     std::fs::create_dir_all(dir.root.join("runs")).with_context(|| format!("creating {}", dir.root.display()))?;
-    write_json(&dir.manifest(), &merged_manifest(&dir, &exp, &specs))?;
+    let Some(shard) = &opts.shard else {
+        write_json(&dir.manifest(), &merged_manifest(&dir, &exp, &specs))?;
+        runner::run_all(&dir, &specs, opts.jobs.max(1), opts.force, opts.shuffle, stop)?;
+        let summaries = build(&dir)?;
+        return Ok(Some(SweepOutcome { dir, summaries }));
+    };
+    std::fs::create_dir_all(dir.shards()).with_context(|| format!("creating {}", dir.shards().display()))?;
+    // The whole grid, so the merged manifest keeps grid order whichever shards have written.
+    write_json(&shard.manifest(&dir), &grid_manifest(&exp, &grid))?;
     runner::run_all(&dir, &specs, opts.jobs.max(1), opts.force, opts.shuffle, stop)?;
-    let summaries = build(&dir)?;
+    let summaries = specs
+        .iter()
+        .filter(|s| dir.is_complete(&s.id))
+        .map(|s| summarize_or_fail(&dir, &ManifestRun { id: s.id.clone(), swept: s.swept.clone() }).0)
+        .collect();
     Ok(Some(SweepOutcome { dir, summaries }))
 }
 
@@ -65,24 +88,20 @@ fn print_plan(dir: &SweepDir, specs: &[RunSpec]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// This grid's runs, then runs of earlier grids in the same folder that are not in it.
-fn merged_manifest(dir: &SweepDir, exp: &Experiment, specs: &[RunSpec]) -> Manifest {
-    let mut m = Manifest {
+/// The runs of `specs`, in grid order.
+fn grid_manifest(exp: &Experiment, specs: &[RunSpec]) -> Manifest {
+    Manifest {
         name: exp.name.clone(),
         swept_keys: exp.grid.iter().map(|a| a.key.clone()).collect(),
         runs: specs.iter().map(|s| ManifestRun { id: s.id.clone(), swept: s.swept.clone() }).collect(),
-    };
+    }
+}
+
+/// This grid's runs, then runs of earlier grids (and shards) in the same folder that are not in it.
+fn merged_manifest(dir: &SweepDir, exp: &Experiment, specs: &[RunSpec]) -> Manifest {
+    let mut m = grid_manifest(exp, specs);
     if let Ok(old) = dir.read_manifest() {
-        for k in old.swept_keys {
-            if !m.swept_keys.contains(&k) {
-                m.swept_keys.push(k);
-            }
-        }
-        for r in old.runs {
-            if !m.runs.iter().any(|x| x.id == r.id) {
-                m.runs.push(r);
-            }
-        }
+        m.absorb(old);
     }
     m
 }
