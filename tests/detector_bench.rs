@@ -9,7 +9,7 @@ use std::process::Command;
 
 use harness::config::resolved::DetectConfig;
 use harness::detect::collapse::detect;
-use harness::detect::risk::{collapse_risk, first_warning, WARN};
+use harness::detect::risk::{collapse_risk, first_warning, standing_warning, WARN};
 use harness::metrics::log::read_log;
 
 /// Warning thresholds compared in the printout (the default is `WARN`).
@@ -73,11 +73,13 @@ fn detector_meets_precision_recall_and_step_accuracy_targets() {
         let ratio = log.table.has("update_ratio").then(|| log.table.f64s("update_ratio").unwrap());
         let risk = collapse_risk(&log.steps, &log.pred_std, dead.as_deref(), ratio.as_deref(), &p);
         let warning = first_warning(&log.steps, &risk, WARN);
+        // For a collapse, the warning that was still standing when it came.
+        let standing = l.collapse.and_then(|truth| standing_warning(&log.steps, &risk, WARN, truth));
         for (k, th) in THRESHOLDS.iter().enumerate() {
             let w = first_warning(&log.steps, &risk, *th);
             match (l.collapse, f.collapse_step) {
                 (Some(truth), Some(_)) => {
-                    if let Some(w) = w.filter(|&w| w < truth) {
+                    if let Some(w) = standing_warning(&log.steps, &risk, *th, truth).filter(|&w| w < truth) {
                         sweep[k].0 += 1;
                         sweep[k].1.push(truth - w);
                     }
@@ -93,7 +95,7 @@ fn detector_meets_precision_recall_and_step_accuracy_targets() {
                     t.tp += 1;
                     t.deltas.push((found - truth).abs());
                     t.recovered_right += usize::from(f.recovered == l.recovered);
-                    if let Some(w) = warning.filter(|&w| w < truth) {
+                    if let Some(w) = standing.filter(|&w| w < truth) {
                         t.warned_early += 1;
                         t.leads.push(truth - w);
                     }

@@ -8,7 +8,7 @@
 use anyhow::Result;
 
 use super::collapse::Finding;
-use super::risk::{collapse_risk, first_warning, WARN};
+use super::risk::{collapse_risk, standing_warning, WARN};
 use crate::config::resolved::DetectConfig;
 use crate::metrics::reader::MetricsTable;
 
@@ -87,7 +87,8 @@ pub struct Diagnosis {
     pub frozen_params: Option<i64>,
     /// First step with a non-finite loss, pred_std or grad_norm.
     pub diverged_step: Option<i64>,
-    /// First step whose `collapse_risk` reached the warning level (see `detect::risk`).
+    /// Collapsed runs: the step from which `collapse_risk` stayed at the warning level up to
+    /// the collapse (see `detect::risk`); `None` for runs that did not collapse.
     pub warning_step: Option<i64>,
     pub text: String,
 }
@@ -109,7 +110,7 @@ pub fn diagnose(m: &MetricsTable, steps: &[i64], f: &Finding, p: &DetectConfig) 
         return Ok(d);
     }
     d.diverged_step = first_non_finite(m, steps)?;
-    d.warning_step = warning(m, steps, p)?;
+    d.warning_step = warning(m, steps, f.collapse_step, p)?;
     d.frozen_params = col(m, "frozen_params")?.map(|v| v[0] as i64);
     let Some(s) = f.collapse_step else {
         d.cause = match (d.diverged_step, d.frozen_params) {
@@ -166,8 +167,8 @@ pub fn diagnose(m: &MetricsTable, steps: &[i64], f: &Finding, p: &DetectConfig) 
 }
 
 /// The early-warning step from pred_std, the largest dead fraction and the update ratio.
-fn warning(m: &MetricsTable, steps: &[i64], p: &DetectConfig) -> Result<Option<i64>> {
-    let Some(std) = col(m, "pred_std")? else { return Ok(None) };
+fn warning(m: &MetricsTable, steps: &[i64], collapse: Option<i64>, p: &DetectConfig) -> Result<Option<i64>> {
+    let (Some(std), Some(s)) = (col(m, "pred_std")?, collapse) else { return Ok(None) };
     let mut dead: Option<Vec<f64>> = None;
     for layer in m.suffixes("dead_frac_") {
         let v = m.f64s(&format!("dead_frac_{layer}"))?;
@@ -178,7 +179,7 @@ fn warning(m: &MetricsTable, steps: &[i64], p: &DetectConfig) -> Result<Option<i
     }
     let ratio = col(m, "update_ratio")?;
     let risk = collapse_risk(steps, &std, dead.as_deref(), ratio.as_deref(), p);
-    Ok(first_warning(steps, &risk, WARN))
+    Ok(standing_warning(steps, &risk, WARN, s))
 }
 
 fn first_non_finite(m: &MetricsTable, steps: &[i64]) -> Result<Option<i64>> {

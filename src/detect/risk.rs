@@ -54,6 +54,21 @@ pub fn collapse_risk(
     out
 }
 
+/// The step from which the risk stayed at or above `threshold` without a break up to `step`
+/// (inclusive): the warning that was still standing when the collapse came. `None` when the
+/// risk at `step` is below the threshold.
+pub fn standing_warning(steps: &[i64], risk: &[f64], threshold: f64, step: i64) -> Option<i64> {
+    let last = steps.partition_point(|&s| s <= step).checked_sub(1)?;
+    if risk[last] < threshold {
+        return None;
+    }
+    let mut first = last;
+    while first > 0 && risk[first - 1] >= threshold {
+        first -= 1;
+    }
+    Some(steps[first])
+}
+
 /// The first step whose risk reaches `threshold` (normally [`WARN`]).
 pub fn first_warning(steps: &[i64], risk: &[f64], threshold: f64) -> Option<i64> {
     risk.iter().position(|&r| r >= threshold).map(|i| steps[i])
@@ -99,5 +114,14 @@ mod tests {
         ratio[350] = 0.5;
         let risk = collapse_risk(&steps, &std, None, Some(&ratio), &p());
         assert_eq!(first_warning(&steps, &risk, WARN), Some(350));
+    }
+
+    #[test]
+    fn a_standing_warning_starts_where_the_risk_last_rose_for_good() {
+        let steps: Vec<i64> = (0..10).collect();
+        let risk = [0.6, 0.6, 0.1, 0.2, 0.5, 0.7, 0.9, 1.0, 1.0, 1.0];
+        assert_eq!(first_warning(&steps, &risk, WARN), Some(0));
+        assert_eq!(standing_warning(&steps, &risk, WARN, 7), Some(4));
+        assert_eq!(standing_warning(&steps, &risk, WARN, 2), None);
     }
 }
