@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
-/// 6 runs of the smoke model, a few hundred ms each.
+/// 6 runs of the smoke model, a fraction of a second each.
 const GRID: [&str; 4] =
     ["train.steps=60", "detect.patience=10", "sweep.grid.seed=[0, 1, 2]", "sweep.grid.loss.phi=[0.0, 100.0]"];
 
@@ -73,6 +73,9 @@ fn two_concurrent_shards_equal_one_unsharded_sweep() {
         let o = c.wait_with_output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(String::from_utf8_lossy(&o.stdout).contains("harness report"));
+        // These 6 ids split 3/3, so both shards really train at the same time.
+        let trained = String::from_utf8_lossy(&o.stderr).lines().filter(|l| l.starts_with("run ")).count();
+        assert_eq!(trained, 3, "{}", String::from_utf8_lossy(&o.stderr));
     }
     let (whole, sharded) = (whole.join("smoke"), sharded.join("smoke"));
     // Shards write their own manifests and no report.
