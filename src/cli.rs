@@ -219,38 +219,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => {
             let opts =
                 SlurmOptions { experiment, out, array, partition, gpus_per_task, time, cpus_per_task, overrides };
-            let exe = std::env::current_exe().context("finding the harness binary")?;
-            let cwd = std::env::current_dir().context("reading the current folder")?;
-            let s = scripts(&opts, &exe, &cwd)?;
-            if dry_run {
-                say!("# {}\n{}\n# {}\n{}", s.sweep_path().display(), s.sweep, s.report_path().display(), s.report)?;
-                return Ok(());
-            }
-            s.write()?;
-            say!(
-                "{} runs in {} array tasks: {}, {}",
-                s.runs,
-                s.tasks,
-                s.sweep_path().display(),
-                s.report_path().display()
-            )?;
-            if and_submit {
-                let ids = submit(&s)?;
-                say!("submitted array job {} and report job {} (afterany)", ids.array_job, ids.report_job)?;
-                say!(
-                    "watch: squeue -j {},{}   logs: {}",
-                    ids.array_job,
-                    ids.report_job,
-                    s.folder.join("logs").display()
-                )?;
-            } else {
-                say!(
-                    "submit: id=$(sbatch --parsable {}) && sbatch --dependency=afterany:$id {}",
-                    s.sweep_path().display(),
-                    s.report_path().display()
-                )?;
-            }
-            Ok(())
+            slurm(&opts, dry_run, and_submit)
         }
         Command::Compare { inputs, out } => {
             let n = compare(&inputs, &out)?;
@@ -258,6 +227,31 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `harness slurm`: print, write, or write and submit the job scripts.
+fn slurm(opts: &SlurmOptions, dry_run: bool, and_submit: bool) -> Result<()> {
+    let exe = std::env::current_exe().context("finding the harness binary")?;
+    let cwd = std::env::current_dir().context("reading the current folder")?;
+    let s = scripts(opts, &exe, &cwd)?;
+    if dry_run {
+        say!("# {}\n{}\n# {}\n{}", s.sweep_path().display(), s.sweep, s.report_path().display(), s.report)?;
+        return Ok(());
+    }
+    s.write()?;
+    say!("{} runs in {} array tasks: {}, {}", s.runs, s.tasks, s.sweep_path().display(), s.report_path().display())?;
+    if and_submit {
+        let ids = submit(&s)?;
+        say!("submitted array job {} and report job {} (afterany)", ids.array_job, ids.report_job)?;
+        say!("watch: squeue -j {},{}   logs: {}", ids.array_job, ids.report_job, s.folder.join("logs").display())?;
+    } else {
+        say!(
+            "submit: id=$(sbatch --parsable {}) && sbatch --dependency=afterany:$id {}",
+            s.sweep_path().display(),
+            s.report_path().display()
+        )?;
+    }
+    Ok(())
 }
 
 /// Set by Ctrl-C: no new run starts and running ones stop after their current step.

@@ -102,8 +102,13 @@ impl SweepDir {
         }
         let mut merged: Option<Manifest> = None;
         for path in paths {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("{} is not a sweep folder (no sweep.json)", self.root.display()))?;
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                if path == self.manifest() {
+                    format!("{} is not a sweep folder (no sweep.json)", self.root.display())
+                } else {
+                    format!("reading {}", path.display())
+                }
+            })?;
             let m: Manifest = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
             match &mut merged {
                 None => merged = Some(m),
