@@ -1,6 +1,7 @@
 //! Training data: token sequences with per-token labels and domain ids, and their batching.
 
 pub mod batch;
+pub mod files;
 pub mod synthetic;
 
 /// Label value of a position that has none (padding), as in the seed's data.

@@ -14,6 +14,7 @@ use super::dropout::Dropout;
 use super::init;
 use super::linear::Linear;
 use super::params::ParamStore;
+use super::pretrained::Pretrained;
 
 /// Added to attention scores of padding keys: their probability becomes exactly 0.
 const MASKED_SCORE: f64 = -1e9;
@@ -51,25 +52,33 @@ pub struct Encoder {
     attention_dropout: f64,
 }
 
-fn linear(
-    ps: &mut ParamStore,
-    rng: &mut ChaCha8Rng,
-    name: &str,
-    inp: usize,
-    out: usize,
-    std: f64,
-    dev: &Device,
-) -> Result<Linear> {
+/// How a parameter starts in a randomly initialised encoder.
+#[derive(Debug, Clone, Copy)]
+pub enum Init {
+    Normal,
+    Zeros,
+    Ones,
+}
+
+/// Where the encoder's initial values come from: called once per tensor, in a fixed order,
+/// with its HF name, random-init rule and shape.
+type Source<'a> = dyn FnMut(&str, Init, &[usize]) -> Result<Tensor> + 'a;
+
+fn linear(ps: &mut ParamStore, src: &mut Source, name: &str, inp: usize, out: usize) -> Result<Linear> {
+    let w = format!("{name}.weight");
+    let b = format!("{name}.bias");
     Ok(Linear {
-        weight: ps.add(&format!("{name}.weight"), "encoder", init::normal(rng, &[out, inp], std, dev)?)?,
-        bias: ps.add(&format!("{name}.bias"), "encoder", init::zeros(&[out], dev)?)?,
+        weight: ps.add(&w, "encoder", src(&w, Init::Normal, &[out, inp])?)?,
+        bias: ps.add(&b, "encoder", src(&b, Init::Zeros, &[out])?)?,
     })
 }
 
-fn layer_norm(ps: &mut ParamStore, name: &str, h: usize, eps: f64, dev: &Device) -> Result<LayerNorm> {
+fn layer_norm(ps: &mut ParamStore, src: &mut Source, name: &str, h: usize, eps: f64) -> Result<LayerNorm> {
+    let g = format!("{name}.weight");
+    let b = format!("{name}.bias");
     Ok(LayerNorm {
-        gamma: ps.add(&format!("{name}.weight"), "encoder", init::ones(&[h], dev)?)?,
-        beta: ps.add(&format!("{name}.bias"), "encoder", init::zeros(&[h], dev)?)?,
+        gamma: ps.add(&g, "encoder", src(&g, Init::Ones, &[h])?)?,
+        beta: ps.add(&b, "encoder", src(&b, Init::Zeros, &[h])?)?,
         eps: eps as f32,
     })
 }
@@ -84,37 +93,55 @@ impl Encoder {
         rng: &mut ChaCha8Rng,
         dev: &Device,
     ) -> Result<Encoder> {
-        let (h, std) = (cfg.hidden_size, cfg.initializer_range);
-        let mut word = init::normal(rng, &[cfg.vocab_size, h], std, dev)?;
-        if cfg.pad_token_id < cfg.vocab_size {
-            let row = Tensor::zeros((1, h), word.dtype(), dev)?;
-            word = word.slice_assign(&[cfg.pad_token_id..cfg.pad_token_id + 1, 0..h], &row)?;
-        }
-        let word = ps.add("embeddings.word_embeddings.weight", "encoder", word)?;
-        let position = ps.add(
-            "embeddings.position_embeddings.weight",
-            "encoder",
-            init::normal(rng, &[cfg.max_position_embeddings, h], std, dev)?,
-        )?;
-        let token_type = ps.add(
-            "embeddings.token_type_embeddings.weight",
-            "encoder",
-            init::normal(rng, &[cfg.type_vocab_size, h], std, dev)?,
-        )?;
-        let emb_norm = layer_norm(ps, "embeddings.LayerNorm", h, cfg.layer_norm_eps, dev)?;
+        let (std, pad) = (cfg.initializer_range, cfg.pad_token_id);
+        let mut src = |name: &str, init: Init, shape: &[usize]| -> Result<Tensor> {
+            match init {
+                Init::Normal if name == "embeddings.word_embeddings.weight" && pad < shape[0] => {
+                    let word = init::normal(rng, shape, std, dev)?;
+                    let row = Tensor::zeros((1, shape[1]), word.dtype(), dev)?;
+                    word.slice_assign(&[pad..pad + 1, 0..shape[1]], &row)
+                }
+                Init::Normal => init::normal(rng, shape, std, dev),
+                Init::Zeros => init::zeros(shape, dev),
+                Init::Ones => init::ones(shape, dev),
+            }
+        };
+        Encoder::build(cfg, attention_dropout, ps, &mut src)
+    }
+
+    /// An encoder whose parameters start from a checkpoint's tensors (trainable like any other).
+    pub fn from_pretrained(
+        cfg: &BertConfig,
+        attention_dropout: f64,
+        ps: &mut ParamStore,
+        weights: &Pretrained,
+    ) -> Result<Encoder> {
+        let mut src = |name: &str, _: Init, shape: &[usize]| weights.get(name, shape);
+        Encoder::build(cfg, attention_dropout, ps, &mut src)
+    }
+
+    fn build(cfg: &BertConfig, attention_dropout: f64, ps: &mut ParamStore, src: &mut Source) -> Result<Encoder> {
+        let h = cfg.hidden_size;
+        let mut emb = |ps: &mut ParamStore, name: &str, rows: usize| -> Result<Tensor> {
+            ps.add(name, "encoder", src(name, Init::Normal, &[rows, h])?)
+        };
+        let word = emb(ps, "embeddings.word_embeddings.weight", cfg.vocab_size)?;
+        let position = emb(ps, "embeddings.position_embeddings.weight", cfg.max_position_embeddings)?;
+        let token_type = emb(ps, "embeddings.token_type_embeddings.weight", cfg.type_vocab_size)?;
+        let emb_norm = layer_norm(ps, src, "embeddings.LayerNorm", h, cfg.layer_norm_eps)?;
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
             let p = format!("encoder.layer.{i}");
-            let inter = cfg.intermediate_size;
+            let (inter, eps) = (cfg.intermediate_size, cfg.layer_norm_eps);
             layers.push(Layer {
-                query: linear(ps, rng, &format!("{p}.attention.self.query"), h, h, std, dev)?,
-                key: linear(ps, rng, &format!("{p}.attention.self.key"), h, h, std, dev)?,
-                value: linear(ps, rng, &format!("{p}.attention.self.value"), h, h, std, dev)?,
-                attn_out: linear(ps, rng, &format!("{p}.attention.output.dense"), h, h, std, dev)?,
-                attn_norm: layer_norm(ps, &format!("{p}.attention.output.LayerNorm"), h, cfg.layer_norm_eps, dev)?,
-                intermediate: linear(ps, rng, &format!("{p}.intermediate.dense"), h, inter, std, dev)?,
-                output: linear(ps, rng, &format!("{p}.output.dense"), inter, h, std, dev)?,
-                out_norm: layer_norm(ps, &format!("{p}.output.LayerNorm"), h, cfg.layer_norm_eps, dev)?,
+                query: linear(ps, src, &format!("{p}.attention.self.query"), h, h)?,
+                key: linear(ps, src, &format!("{p}.attention.self.key"), h, h)?,
+                value: linear(ps, src, &format!("{p}.attention.self.value"), h, h)?,
+                attn_out: linear(ps, src, &format!("{p}.attention.output.dense"), h, h)?,
+                attn_norm: layer_norm(ps, src, &format!("{p}.attention.output.LayerNorm"), h, eps)?,
+                intermediate: linear(ps, src, &format!("{p}.intermediate.dense"), h, inter)?,
+                output: linear(ps, src, &format!("{p}.output.dense"), inter, h)?,
+                out_norm: layer_norm(ps, src, &format!("{p}.output.LayerNorm"), h, eps)?,
             });
         }
         Ok(Encoder { cfg: cfg.clone(), word, position, token_type, emb_norm, layers, attention_dropout })

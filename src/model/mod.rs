@@ -8,6 +8,7 @@ pub mod head;
 pub mod init;
 pub mod linear;
 pub mod params;
+pub mod pretrained;
 
 use candle_core::{Device, Result, Tensor};
 use candle_transformers::models::bert::{Config as BertConfig, HiddenAct, PositionEmbeddingType};
@@ -19,6 +20,7 @@ use dropout::Dropout;
 use encoder::Encoder;
 use head::Head;
 use params::ParamStore;
+use pretrained::Pretrained;
 
 /// A batch as tensors.
 pub struct BatchTensors {
@@ -76,6 +78,26 @@ impl Model {
             params.freeze_group("encoder");
         }
         Ok(Model { params, encoder, head, encoder_relu: m.encoder_relu, freeze_encoder: m.freeze_encoder })
+    }
+
+    /// The encoder from a checkpoint (its `config.json` fixes the architecture; `m` supplies the
+    /// dropout rates, the head and `freeze_encoder`), the head drawn from `ChaCha8(seed)`.
+    pub fn from_pretrained(m: &ModelConfig, p: &Pretrained, seed: u64, dev: &Device) -> Result<Model> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut params = ParamStore::default();
+        let bert = BertConfig { hidden_dropout_prob: m.hidden_dropout, ..p.config.clone() };
+        let encoder = Encoder::from_pretrained(&bert, m.attention_dropout, &mut params, p)?;
+        let head_cfg = ModelConfig { hidden_size: bert.hidden_size, ..m.clone() };
+        let head = Head::new(&head_cfg, &mut params, &mut rng, dev)?;
+        if m.freeze_encoder {
+            params.freeze_group("encoder");
+        }
+        Ok(Model { params, encoder, head, encoder_relu: m.encoder_relu, freeze_encoder: m.freeze_encoder })
+    }
+
+    /// `last_hidden_state` (B·T, H) of the encoder alone, for checks against a reference.
+    pub fn encode(&self, input_ids: &Tensor, attention_mask: &Tensor, drop: &mut Dropout) -> Result<Tensor> {
+        self.encoder.forward(input_ids, attention_mask, drop)
     }
 
     /// Names of the tapped layers, in the order of [`Forward::taps`].
