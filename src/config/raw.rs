@@ -45,18 +45,24 @@ pub struct RawModel {
     pub leaky_slope: Option<f64>,         // leaky_relu only: slope for negative inputs
     pub head_init_scale: Option<f64>,     // multiplies PyTorch's default head init bound 1/sqrt(fan_in)
     pub freeze_encoder: Option<bool>,     // train the head only
+    pub pretrained: Option<String>, // checkpoint: a local folder, or a hub repo id read offline from the hf-hub cache
+    pub revision: Option<String>,   // pretrained hub id only: ref or commit in the cache (default "main")
+    pub cache_dir: Option<String>, // pretrained hub id only: hf-hub cache (default HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawData {
-    pub kind: Option<String>,       // "synthetic"
-    pub seed: Option<u64>,          // seed of the generated dataset
-    pub n_train: Option<usize>,     // sequences per epoch
-    pub min_len: Option<usize>,     // shortest sequence, tokens
-    pub max_len: Option<usize>,     // longest sequence, tokens
+    pub kind: Option<String>, // "synthetic" | "jsonl" | "parquet" (a data file, see src/data/files.rs)
+    pub path: Option<String>, // jsonl, parquet: the data file (relative to the working directory)
+    pub val_frac: Option<f64>, // jsonl, parquet: share of sequences held out for validation
+    pub val_every: Option<u64>, // jsonl, parquet: validation metrics every this many steps (and at the last)
+    pub seed: Option<u64>,    // seed of the generated dataset (files: of the train/validation split)
+    pub n_train: Option<usize>, // sequences per epoch
+    pub min_len: Option<usize>, // shortest sequence, tokens
+    pub max_len: Option<usize>, // longest sequence, tokens
     pub label_density: Option<f64>, // share of tokens with a non-zero label
-    pub masked_frac: Option<f64>,   // share of tokens inside domain = -1 spans
+    pub masked_frac: Option<f64>, // share of tokens inside domain = -1 spans
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -4,7 +4,8 @@
 
 use super::raw::{RawConfig, RawData, RawLoss, RawModel, RawOptim, RawSchedule, RawTrain};
 use super::resolved::{
-    Activation, DataConfig, DetectConfig, Fault, Loss, ModelConfig, Optim, Per, RunConfig, Schedule, TrainConfig,
+    Activation, DataConfig, DetectConfig, Fault, FileData, Loss, ModelConfig, Optim, Per, RunConfig, Schedule,
+    TrainConfig,
 };
 
 /// One problem with a config: the dotted key and what was expected.
@@ -66,12 +67,19 @@ impl RunConfig {
         let train = resolve_train(&raw.train)?;
         let data = resolve_data(&raw.data)?;
         let model = resolve_model(&raw.model)?;
-        let DataConfig::Synthetic { max_len, .. } = data;
-        if max_len > model.max_position {
-            return err(
-                "data.max_len",
-                format!("must be at most model.max_position = {} but got {max_len}", model.max_position),
-            );
+        if let DataConfig::Synthetic { max_len, .. } = data {
+            if model.pretrained.is_some() {
+                return err(
+                    "data.kind",
+                    "must be \"jsonl\" or \"parquet\" with model.pretrained (synthetic ids ignore its vocabulary)",
+                );
+            }
+            if max_len > model.max_position {
+                return err(
+                    "data.max_len",
+                    format!("must be at most model.max_position = {} but got {max_len}", model.max_position),
+                );
+            }
         }
         let detect = DetectConfig::default();
         let detect = DetectConfig {
@@ -126,7 +134,32 @@ fn resolve_model(m: &RawModel) -> Result<ModelConfig, KeyError> {
         Activation::LeakyRelu => Some(fraction("model.leaky_slope", m.leaky_slope.unwrap_or(0.01), false)?),
         _ => unused("model.leaky_slope", &m.leaky_slope, "model.head_activation", name).map(|_| None)?,
     };
+    if m.pretrained.is_none() {
+        unused("model.revision", &m.revision, "model.pretrained", "(not set)")?;
+        unused("model.cache_dir", &m.cache_dir, "model.pretrained", "(not set)")?;
+    } else {
+        // The checkpoint's config.json fixes the architecture.
+        let arch = [
+            ("model.vocab_size", m.vocab_size.is_some()),
+            ("model.hidden_size", m.hidden_size.is_some()),
+            ("model.num_layers", m.num_layers.is_some()),
+            ("model.num_heads", m.num_heads.is_some()),
+            ("model.intermediate_size", m.intermediate_size.is_some()),
+            ("model.max_position", m.max_position.is_some()),
+            ("model.layer_norm_eps", m.layer_norm_eps.is_some()),
+            ("model.init_std", m.init_std.is_some()),
+        ];
+        if let Some((key, _)) = arch.iter().find(|(_, set)| *set) {
+            return err(key, "is not used with model.pretrained (the checkpoint's config.json sets it); remove it");
+        }
+        if m.head_sizes.is_none() {
+            return err("model.head_sizes", "must be given with model.pretrained (its default depends on hidden_size)");
+        }
+    }
     Ok(ModelConfig {
+        pretrained: m.pretrained.clone(),
+        revision: m.revision.clone(),
+        cache_dir: m.cache_dir.clone(),
         vocab_size: at_least("model.vocab_size", m.vocab_size.unwrap_or(30) as u64, 2)? as usize,
         hidden_size: hidden,
         num_layers: at_least("model.num_layers", m.num_layers.unwrap_or(2) as u64, 1)? as usize,
@@ -148,9 +181,46 @@ fn resolve_model(m: &RawModel) -> Result<ModelConfig, KeyError> {
 }
 
 fn resolve_data(d: &RawData) -> Result<DataConfig, KeyError> {
-    match d.kind.as_deref().unwrap_or("synthetic") {
-        "synthetic" => {}
-        other => return err("data.kind", format!("must be \"synthetic\" but got \"{other}\"")),
+    let kind = d.kind.as_deref().unwrap_or("synthetic");
+    match kind {
+        "synthetic" => {
+            unused("data.path", &d.path, "data.kind", kind)?;
+            unused("data.val_frac", &d.val_frac, "data.kind", kind)?;
+            unused("data.val_every", &d.val_every, "data.kind", kind)?;
+        }
+        "jsonl" | "parquet" => {
+            for (key, set) in [
+                ("data.n_train", d.n_train.is_some()),
+                ("data.min_len", d.min_len.is_some()),
+                ("data.max_len", d.max_len.is_some()),
+                ("data.label_density", d.label_density.is_some()),
+                ("data.masked_frac", d.masked_frac.is_some()),
+            ] {
+                if set {
+                    return err(key, format!("is not used when data.kind = \"{kind}\"; remove it"));
+                }
+            }
+            let Some(path) = d.path.clone() else {
+                return err("data.path", format!("must be given with data.kind = \"{kind}\""));
+            };
+            let val_frac = fraction("data.val_frac", d.val_frac.unwrap_or(0.1), false)?;
+            if val_frac == 0.0 {
+                unused("data.val_every", &d.val_every, "data.val_frac", "0")?;
+            }
+            let file = FileData {
+                path,
+                seed: d.seed.unwrap_or(0),
+                val_frac,
+                val_every: at_least("data.val_every", d.val_every.unwrap_or(50), 1)?,
+            };
+            return Ok(if kind == "jsonl" { DataConfig::Jsonl(file) } else { DataConfig::Parquet(file) });
+        }
+        other => {
+            return err(
+                "data.kind",
+                format!("must be one of \"synthetic\", \"jsonl\", \"parquet\" but got \"{other}\""),
+            )
+        }
     }
     let min_len = at_least("data.min_len", d.min_len.unwrap_or(16) as u64, 2)? as usize;
     let max_len = d.max_len.unwrap_or(64);
@@ -272,7 +342,12 @@ fn resolve_schedule(s: &RawSchedule, train: &TrainConfig, data: &DataConfig) -> 
                 "schedule.t_max",
                 s.t_max.unwrap_or(match per {
                     Per::Step => train.steps,
-                    Per::Epoch => train.steps.div_ceil(data.steps_per_epoch(train.batch_size)),
+                    Per::Epoch => match data.steps_per_epoch(train.batch_size) {
+                        Some(n) => train.steps.div_ceil(n),
+                        None => {
+                            return err("schedule.t_max", "must be given with a data file and schedule.per = \"epoch\"")
+                        }
+                    },
                 }),
                 1,
             )?,

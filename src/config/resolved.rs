@@ -36,6 +36,13 @@ pub struct ModelConfig {
     pub leaky_slope: Option<f64>,
     pub head_init_scale: f64,
     pub freeze_encoder: bool,
+    /// Start the encoder from this checkpoint (its config.json replaces the architecture keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pretrained: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_dir: Option<String>,
 }
 
 /// Activation of the head's hidden layers.
@@ -54,6 +61,20 @@ pub enum Activation {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DataConfig {
     Synthetic { seed: u64, n_train: usize, min_len: usize, max_len: usize, label_density: f64, masked_frac: f64 },
+    Jsonl(FileData),
+    Parquet(FileData),
+}
+
+/// A user data file (src/data/files.rs), split into training and validation sequences.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileData {
+    pub path: String,
+    /// Seed of the split.
+    pub seed: u64,
+    /// Share of sequences held out for validation (0: none).
+    pub val_frac: f64,
+    /// Validation metrics every this many steps, and at the last step.
+    pub val_every: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -91,10 +112,13 @@ impl Optim {
 }
 
 impl DataConfig {
-    /// Optimizer steps in one pass over the training set (the last batch may be short).
-    pub fn steps_per_epoch(&self, batch_size: usize) -> u64 {
-        let DataConfig::Synthetic { n_train, .. } = self;
-        n_train.div_ceil(batch_size) as u64
+    /// Optimizer steps in one pass over the training set (the last batch may be short);
+    /// `None` for data files, whose size is known only once read.
+    pub fn steps_per_epoch(&self, batch_size: usize) -> Option<u64> {
+        match self {
+            DataConfig::Synthetic { n_train, .. } => Some(n_train.div_ceil(batch_size) as u64),
+            DataConfig::Jsonl(_) | DataConfig::Parquet(_) => None,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod files;
 pub mod synthetic;
+pub mod tokenize;
 
 /// Label value of a position that has none (padding), as in the seed's data.
 pub const IGNORE_LABEL: f32 = -100.0;

@@ -51,6 +51,11 @@ pub struct StepRecord {
     pub frozen_params: i64,
     /// Wall time of the step, milliseconds.
     pub step_ms: f64,
+    /// On the held-out sequences of a data file, dropout off, before this step's update:
+    /// the configured loss over all their loss tokens, and the population std of the
+    /// predictions. NaN on steps without validation (every `data.val_every` steps and the last).
+    pub val_loss: f64,
+    pub val_pred_std: f64,
 }
 
 /// Population mean and std (divides by n), in f64.

@@ -117,6 +117,8 @@ fn frame(recs: &[StepRecord], layout: &RecordLayout) -> Result<DataFrame> {
         f("update_ratio", &|r| r.update_ratio),
         i("frozen_params", &|r| r.frozen_params),
         f("step_ms", &|r| r.step_ms),
+        f("val_loss", &|r| r.val_loss),
+        f("val_pred_std", &|r| r.val_pred_std),
     ];
     for (k, g) in layout.groups.iter().enumerate() {
         cols.push(f(&format!("grad_norm_{g}"), &|r| r.grad_norm_groups[k]));

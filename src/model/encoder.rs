@@ -147,6 +147,10 @@ impl Encoder {
         Ok(Encoder { cfg: cfg.clone(), word, position, token_type, emb_norm, layers, attention_dropout })
     }
 
+    pub fn max_position(&self) -> usize {
+        self.cfg.max_position_embeddings
+    }
+
     /// `input_ids`: (B, T) u32; `attention_mask`: (B, T) f32 with 1 for real tokens.
     /// Returns `last_hidden_state` flattened to (B·T, H).
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor, drop: &mut Dropout) -> Result<Tensor> {

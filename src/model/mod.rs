@@ -100,6 +100,11 @@ impl Model {
         self.encoder.forward(input_ids, attention_mask, drop)
     }
 
+    /// Longest sequence the position table holds.
+    pub fn max_position(&self) -> usize {
+        self.encoder.max_position()
+    }
+
     /// Names of the tapped layers, in the order of [`Forward::taps`].
     pub fn tap_names(&self) -> Vec<String> {
         let mut names = vec!["encoder_out".to_string()];

@@ -6,18 +6,22 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::resolved::{DataConfig, Fault, RunConfig};
+use crate::config::resolved::{DataConfig, Fault, FileData, RunConfig};
 use crate::data::batch::{collate, Batch, Sampler};
+use crate::data::files::{self, Checks, Tokenize};
 use crate::data::synthetic::{generate, SyntheticSpec};
+use crate::data::tokenize::HfTokenizer;
 use crate::data::Sequence;
 use crate::metrics::record::{correlation, layer_stats, mean_std, RecordLayout, StepRecord};
 use crate::model::dropout::Dropout;
-use crate::model::{BatchTensors, Forward, Model};
+use crate::model::{pretrained, BatchTensors, Forward, Model};
 use crate::train::loss::{self, LossParts};
 use crate::train::optim::Optimizer;
 use crate::train::schedule::lr_with_warmup;
@@ -46,6 +50,8 @@ pub enum Ending {
 pub struct Trainer {
     cfg: RunConfig,
     data: Vec<Sequence>,
+    /// Held-out sequences (data files only).
+    val: Vec<Sequence>,
     model: Model,
     layout: RecordLayout,
 }
@@ -59,20 +65,49 @@ fn stream(seed: u64, id: u64) -> ChaCha8Rng {
 
 impl Trainer {
     pub fn new(cfg: &RunConfig) -> Result<Trainer> {
-        let DataConfig::Synthetic { seed, n_train, min_len, max_len, label_density, masked_frac } = cfg.data;
-        let spec = SyntheticSpec {
-            seed,
-            n_train,
-            min_len,
-            max_len,
-            label_density,
-            masked_frac,
-            vocab_size: cfg.model.vocab_size,
+        let dev = Device::Cpu;
+        let (model, vocab_size, tokenizer) = match &cfg.model.pretrained {
+            None => (Model::new(&cfg.model, cfg.seed, &dev).context("building the model")?, cfg.model.vocab_size, None),
+            Some(source) => {
+                let cache = cfg.model.cache_dir.as_deref().map(Path::new);
+                let dir = pretrained::resolve(source, cfg.model.revision.as_deref(), cache)?;
+                let p = pretrained::load(&dir, &dev)?;
+                let tok_path = dir.join("tokenizer.json");
+                let tok = if tok_path.is_file() { Some(HfTokenizer::from_file(&tok_path)?) } else { None };
+                let model = Model::from_pretrained(&cfg.model, &p, cfg.seed, &dev)
+                    .with_context(|| format!("loading {}", dir.display()))?;
+                (model, p.config.vocab_size, tok)
+            }
         };
-        let data = generate(&spec);
-        let model = Model::new(&cfg.model, cfg.seed, &Device::Cpu).context("building the model")?;
+        let (data, val) = match &cfg.data {
+            DataConfig::Synthetic { seed, n_train, min_len, max_len, label_density, masked_frac } => {
+                let spec = SyntheticSpec {
+                    seed: *seed,
+                    n_train: *n_train,
+                    min_len: *min_len,
+                    max_len: *max_len,
+                    label_density: *label_density,
+                    masked_frac: *masked_frac,
+                    vocab_size,
+                };
+                (generate(&spec), Vec::new())
+            }
+            DataConfig::Jsonl(f) | DataConfig::Parquet(f) => {
+                let checks = Checks { vocab_size, tokenizer: tokenizer.as_ref().map(|t| t as &dyn Tokenize) };
+                let seqs = files::load(Path::new(&f.path), &checks)?;
+                let max_position = model.max_position();
+                if let Some((i, s)) = seqs.iter().enumerate().find(|(_, s)| s.tokens.len() > max_position) {
+                    bail!(
+                        "{}: sequence {i} has {} tokens, more than the model's {max_position} positions",
+                        f.path,
+                        s.tokens.len()
+                    );
+                }
+                split(seqs, f)?
+            }
+        };
         let layout = RecordLayout { groups: model.params.groups.clone(), layers: model.tap_names() };
-        Ok(Trainer { cfg: cfg.clone(), data, model, layout })
+        Ok(Trainer { cfg: cfg.clone(), data, val, model, layout })
     }
 
     pub fn layout(&self) -> &RecordLayout {
@@ -123,6 +158,13 @@ impl Trainer {
             let grads = parts.total.backward()?;
 
             let mut rec = forward_stats(&fwd, &parts, &labels)?;
+            (rec.val_loss, rec.val_pred_std) = (f64::NAN, f64::NAN);
+            if let DataConfig::Jsonl(f) | DataConfig::Parquet(f) = &cfg.data {
+                let last = step + 1 == cfg.train.steps as i64;
+                if !self.val.is_empty() && ((step as u64).is_multiple_of(f.val_every) || last) {
+                    (rec.val_loss, rec.val_pred_std) = self.validate()?;
+                }
+            }
             rec.bias_output = 1.0 / (1.0 + (-(self.model.out_bias().flatten_all()?.to_vec1::<f32>()?[0] as f64)).exp());
             let s = opt.step(&self.model.params, &grads, lr, cfg.train.clip_grad_norm)?;
             rec.step = step;
@@ -145,6 +187,45 @@ impl Trainer {
         }
         Ok((Ending::Finished, cfg.train.steps as i64))
     }
+}
+
+impl Trainer {
+    /// `(val_loss, val_pred_std)` over every held-out sequence, dropout off, no gradients kept.
+    fn validate(&self) -> Result<(f64, f64)> {
+        let mut eval = Dropout::new(stream(self.cfg.seed, 3));
+        eval.train = false;
+        let (mut preds, mut logits, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+        for chunk in self.val.chunks(self.cfg.train.batch_size) {
+            let batch = collate(&chunk.iter().collect::<Vec<_>>());
+            if batch.keep.is_empty() {
+                continue;
+            }
+            let fwd = self.model.forward(&tensors(&batch)?, &mut eval)?;
+            preds.push(fwd.preds.detach());
+            logits.push(fwd.logits.detach());
+            labels.extend(batch.kept_labels());
+        }
+        if labels.len() < 2 {
+            return Ok((f64::NAN, f64::NAN));
+        }
+        let (preds, logits) = (Tensor::cat(&preds, 0)?, Tensor::cat(&logits, 0)?);
+        let labels_t = Tensor::new(labels.as_slice(), &Device::Cpu)?;
+        let parts = loss::compute(&self.cfg.loss, &preds, &logits, &labels_t)?;
+        let (_, std) = mean_std(&preds.to_vec1::<f32>()?);
+        Ok((parts.total.to_scalar::<f32>()? as f64, std))
+    }
+}
+
+/// Seeded split of a data file's sequences into (train, validation).
+fn split(mut seqs: Vec<Sequence>, f: &FileData) -> Result<(Vec<Sequence>, Vec<Sequence>)> {
+    use rand::seq::SliceRandom;
+    seqs.shuffle(&mut ChaCha8Rng::seed_from_u64(f.seed));
+    let n_val = if f.val_frac > 0.0 { ((seqs.len() as f64 * f.val_frac).round() as usize).max(1) } else { 0 };
+    if n_val >= seqs.len() {
+        bail!("{}: {} sequences leave none for training with data.val_frac = {}", f.path, seqs.len(), f.val_frac);
+    }
+    let val = seqs.split_off(seqs.len() - n_val);
+    Ok((seqs, val))
 }
 
 /// The batch as tensors on the CPU.

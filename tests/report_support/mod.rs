@@ -98,6 +98,8 @@ pub fn record(step: i64, shape: Shape, seed: u64) -> StepRecord {
         saturated_frac: if collapsed { 0.0 } else { 0.05 * n(10) },
         bias_output: 0.12,
         grad_norm,
+        val_loss: f64::NAN,
+        val_pred_std: f64::NAN,
         grad_norm_groups: (0..5).map(|g| grad_norm * (0.2 + 0.1 * g as f64)).collect(),
         update_ratio: grad_norm * 1e-3,
         dead_frac: (0..4).map(dead).collect(),
