@@ -107,6 +107,18 @@ fn minilm_last_hidden_state_matches_pytorch() {
     assert!(worst <= 1e-4, "max relative error {worst:e} > 1e-4");
 }
 
+/// Our tokenizer.json path (the tokenizers crate) gives the ids the reference got from Python's
+/// `tokenizers`, so text data files see the tokens the checkpoint was trained on.
+#[test]
+fn minilm_tokenizer_matches_python_ids() {
+    let Some(p) = minilm() else { return };
+    let tok = harness::data::tokenize::HfTokenizer::from_file(&p.dir.join("tokenizer.json")).unwrap();
+    for s in reference()["sentences"].as_array().unwrap() {
+        let want: Vec<u32> = s["input_ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
+        assert_eq!(tok.encode_text(s["sentence"].as_str().unwrap()).unwrap(), want);
+    }
+}
+
 /// Every parameter's values, by name.
 fn snapshot(model: &Model) -> Vec<(String, bool, Vec<f32>)> {
     let ps = &model.params;
