@@ -47,3 +47,16 @@ fn a_data_file_resolves_with_validation_defaults() {
     // the resolved config is itself a valid experiment file
     assert_eq!(resolve(&cfg.to_toml()).unwrap(), cfg);
 }
+
+/// Regression: a sweep's runs failed because their written config.toml carried the default
+/// architecture keys, which are rejected next to model.pretrained.
+#[test]
+fn a_pretrained_config_round_trips_through_its_written_toml() {
+    let cfg = resolve(
+        "[model]\npretrained = \"a/b\"\nrevision = \"main\"\nhead_sizes = [8]\n[data]\nkind = \"jsonl\"\npath = \"x.jsonl\"",
+    )
+    .unwrap();
+    let text = cfg.to_toml();
+    assert!(!text.contains("hidden_size"), "{text}");
+    assert_eq!(resolve(&text).unwrap(), cfg);
+}

@@ -16,7 +16,9 @@ pub struct RunConfig {
     pub detect: DetectConfig,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Serialised by hand (below): with `pretrained` the architecture comes from the checkpoint,
+/// so its keys are left out and the written config stays a valid experiment file.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
     pub vocab_size: usize,
     pub hidden_size: usize,
@@ -32,17 +34,76 @@ pub struct ModelConfig {
     pub encoder_relu: bool,
     pub head_activation: Activation,
     /// Slope for negative inputs; only with `head_activation = "leaky_relu"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub leaky_slope: Option<f64>,
     pub head_init_scale: f64,
     pub freeze_encoder: bool,
     /// Start the encoder from this checkpoint (its config.json replaces the architecture keys).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pretrained: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<String>,
+}
+
+impl Serialize for ModelConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Field order as declared: the run id hashes this text.
+        #[derive(Serialize)]
+        struct Repr<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            vocab_size: Option<usize>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            hidden_size: Option<usize>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            num_layers: Option<usize>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            num_heads: Option<usize>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            intermediate_size: Option<usize>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            max_position: Option<usize>,
+            hidden_dropout: f64,
+            attention_dropout: f64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            layer_norm_eps: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            init_std: Option<f64>,
+            head_sizes: &'a [usize],
+            encoder_relu: bool,
+            head_activation: Activation,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            leaky_slope: Option<f64>,
+            head_init_scale: f64,
+            freeze_encoder: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pretrained: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            revision: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            cache_dir: Option<&'a str>,
+        }
+        let own = self.pretrained.is_none(); // architecture keys are ours, not the checkpoint's
+        Repr {
+            vocab_size: own.then_some(self.vocab_size),
+            hidden_size: own.then_some(self.hidden_size),
+            num_layers: own.then_some(self.num_layers),
+            num_heads: own.then_some(self.num_heads),
+            intermediate_size: own.then_some(self.intermediate_size),
+            max_position: own.then_some(self.max_position),
+            hidden_dropout: self.hidden_dropout,
+            attention_dropout: self.attention_dropout,
+            layer_norm_eps: own.then_some(self.layer_norm_eps),
+            init_std: own.then_some(self.init_std),
+            head_sizes: &self.head_sizes,
+            encoder_relu: self.encoder_relu,
+            head_activation: self.head_activation,
+            leaky_slope: self.leaky_slope,
+            head_init_scale: self.head_init_scale,
+            freeze_encoder: self.freeze_encoder,
+            pretrained: self.pretrained.as_deref(),
+            revision: self.revision.as_deref(),
+            cache_dir: self.cache_dir.as_deref(),
+        }
+        .serialize(s)
+    }
 }
 
 /// Activation of the head's hidden layers.
