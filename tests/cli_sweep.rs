@@ -124,3 +124,30 @@ fn an_unwritable_output_folder_is_a_clear_internal_error() {
     assert!(stderr(&o).contains("creating"), "{}", stderr(&o));
     assert!(stderr(&o).contains("not_a_folder"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_bad_data_file_is_bad_input_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("tokens.jsonl");
+    std::fs::write(
+        &data,
+        "{\"input_ids\": [3, 4, 5], \"labels\": [0.5, 0.1, 0.9]}\n{\"input_ids\": [1, 2], \"labels\": [0.1, 1.5]}\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let exp = tmp.path().join("files.toml");
+    std::fs::write(
+        &exp,
+        format!(
+            "[model]\nhidden_size = 16\nnum_layers = 1\nnum_heads = 2\nmax_position = 32\nhead_sizes = [8, 4, 4]\n\
+             [data]\nkind = \"jsonl\"\npath = \"{}\"\nval_frac = 0.0\n[train]\nsteps = 5\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let o = harness(&["sweep", exp.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("tokens.jsonl") && err.contains("line 2") && err.contains("labels[1]"), "{err}");
+    assert!(!out.exists(), "nothing may be written");
+}

@@ -11,10 +11,13 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 
+use crate::config::resolved::DataConfig;
 use crate::config::Experiment;
+use crate::error::bad_input;
 use crate::report::build::build;
 use crate::report::build::summarize_or_fail;
 use crate::summary::RunSummary;
+use crate::train::trainer::Trainer;
 use files::{write_json, Manifest, ManifestRun, SweepDir};
 use grid::{expand, RunSpec};
 use shard::Shard;
@@ -57,6 +60,7 @@ pub fn sweep(opts: &SweepOptions, stop: &AtomicBool) -> Result<Option<SweepOutco
         print_plan(&dir, &specs)?;
         return Ok(None);
     }
+    check_inputs(&exp, &specs)?;
     std::fs::create_dir_all(dir.root.join("runs")).with_context(|| format!("creating {}", dir.root.display()))?;
     let Some(shard) = &opts.shard else {
         write_json(&dir.manifest(), &merged_manifest(&dir, &exp, &specs))?;
@@ -104,4 +108,23 @@ fn merged_manifest(dir: &SweepDir, exp: &Experiment, specs: &[RunSpec]) -> Manif
         m.absorb(old);
     }
     m
+}
+
+/// Reads every data file and checkpoint the runs name (once per distinct data and model
+/// settings) before anything is written, so that a bad file is bad input (exit 2) rather than
+/// a sweep of failed runs. Synthetic data with a random encoder needs no check.
+fn check_inputs(exp: &Experiment, specs: &[RunSpec]) -> Result<()> {
+    let mut seen: Vec<String> = Vec::new();
+    for spec in specs {
+        if matches!(spec.config.data, DataConfig::Synthetic { .. }) && spec.config.model.pretrained.is_none() {
+            continue;
+        }
+        let key = format!("{:?} {:?}", spec.config.data, spec.config.model);
+        if seen.contains(&key) {
+            continue;
+        }
+        Trainer::new(&spec.config).map_err(|e| bad_input(format!("{}: {e:#}", exp.path.display())))?;
+        seen.push(key);
+    }
+    Ok(())
 }
