@@ -252,6 +252,13 @@ pub struct DetectConfig {
     pub stop_after: Option<u64>,
 }
 
+impl DetectConfig {
+    /// The collapse floor for a running peak of pred_std: `max(abs_floor, rel_floor · peak)`.
+    pub fn floor(&self, peak: f64) -> f64 {
+        self.abs_floor.max(self.rel_floor * peak.max(0.0))
+    }
+}
+
 impl Default for DetectConfig {
     fn default() -> Self {
         DetectConfig { abs_floor: 1e-4, rel_floor: 1e-3, patience: 100, stop_after: None }

@@ -56,7 +56,7 @@ impl OnlineCollapse {
         if pred_std.is_finite() {
             self.peak = self.peak.max(pred_std);
         }
-        let floor = self.p.abs_floor.max(self.p.rel_floor * self.peak.max(0.0));
+        let floor = self.p.floor(self.peak);
         let below = pred_std.is_finite() && pred_std <= floor;
         self.streak_start = if below { Some(self.streak_start.unwrap_or(step)) } else { None };
         if let (None, Some(start)) = (self.collapse_step, self.streak_start) {
@@ -70,19 +70,22 @@ impl OnlineCollapse {
 
 /// Sorts rows by step and keeps the last row of each repeated step.
 pub fn normalize(steps: &[i64], values: &[f64]) -> (Vec<i64>, Vec<f64>) {
-    let mut rows: Vec<(i64, usize)> = steps.iter().copied().zip(0..).collect();
-    rows.sort_by_key(|&(s, i)| (s, i)); // stable in original order within a step
-    let mut out_s: Vec<i64> = Vec::with_capacity(rows.len());
-    let mut out_v: Vec<f64> = Vec::with_capacity(rows.len());
-    for (s, i) in rows {
-        if out_s.last() == Some(&s) {
-            *out_v.last_mut().expect("pushed with the step") = values[i];
-        } else {
-            out_s.push(s);
-            out_v.push(values[i]);
+    let rows = step_order(steps);
+    (rows.iter().map(|&i| steps[i]).collect(), rows.iter().map(|&i| values[i]).collect())
+}
+
+/// Row indices in increasing step order, keeping only the last row of each repeated step.
+pub fn step_order(steps: &[i64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..steps.len()).collect();
+    order.sort_by_key(|&i| (steps[i], i)); // original order within a step
+    let mut keep: Vec<usize> = Vec::with_capacity(order.len());
+    for i in order {
+        match keep.last_mut() {
+            Some(last) if steps[*last] == steps[i] => *last = i,
+            _ => keep.push(i),
         }
     }
-    (out_s, out_v)
+    keep
 }
 
 /// Applies the rule to rows sorted by strictly increasing step (see [`normalize`]).
@@ -96,7 +99,7 @@ pub fn detect(steps: &[i64], pred_std: &[f64], p: &DetectConfig) -> Finding {
         if v.is_finite() {
             peak = peak.max(v);
         }
-        let floor = p.abs_floor.max(p.rel_floor * peak.max(0.0));
+        let floor = p.floor(peak);
         floors.push(floor);
         below.push(v.is_finite() && v <= floor);
     }

@@ -8,6 +8,7 @@ use anyhow::Result;
 use polars::prelude::{Column, CsvReadOptions, DataFrame, DataType, IdxCa, NamedFrom, ParquetReader, SerReader};
 
 use super::reader::MetricsTable;
+use crate::detect::collapse::step_order;
 use crate::error::bad_input;
 
 /// A validated log: rows sorted by strictly increasing `steps`.
@@ -62,16 +63,7 @@ pub fn read_log(path: &Path, step_col: &str, step_required: bool, std_col: &str)
         }
         None => (0..df.height() as i64).collect(),
     };
-    // Sort by step, keeping the last row of each repeated step.
-    let mut order: Vec<usize> = (0..steps.len()).collect();
-    order.sort_by_key(|&i| (steps[i], i));
-    let mut keep: Vec<usize> = Vec::with_capacity(order.len());
-    for i in order {
-        match keep.last_mut() {
-            Some(last) if steps[*last] == steps[i] => *last = i,
-            _ => keep.push(i),
-        }
-    }
+    let keep = step_order(&steps);
     let idx = IdxCa::new("idx".into(), keep.iter().map(|&i| i as u32).collect::<Vec<_>>());
     let mut sorted = df.take(&idx)?;
     let step_column = Column::new(step_col.into(), keep.iter().map(|&i| steps[i]).collect::<Vec<i64>>());
