@@ -3,11 +3,10 @@
 //! whatever is complete and a later unsharded run fills the gaps; bad `--shard` is exit 2.
 
 mod common;
-use common::{harness, root, stderr, stdout};
+use common::{harness, spawn, stderr, stdout};
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
@@ -20,16 +19,6 @@ fn sweep_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     a.extend_from_slice(&GRID);
     a.extend_from_slice(extra);
     a
-}
-
-fn spawn(args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
 }
 
 /// summary.csv without its `wall_s` column (timing differs), as rows of cells.

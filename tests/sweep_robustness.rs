@@ -3,11 +3,11 @@
 //! depend on `--jobs` or run order; early stop on collapse.
 
 mod common;
-use common::{harness, root, stderr, stdout};
+use common::{harness, spawn, stderr, stdout};
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use harness::metrics::reader::MetricsTable;
@@ -29,16 +29,6 @@ fn sweep_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     a.extend_from_slice(&GRID);
     a.extend_from_slice(extra);
     a
-}
-
-fn spawn(args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
 }
 
 /// Every file that claims to be complete is: results parse, metrics read with one row per
