@@ -64,8 +64,12 @@ pub fn read_log(path: &Path, step_col: &str, step_required: bool, std_col: &str)
         None => (0..df.height() as i64).collect(),
     };
     let keep = step_order(&steps);
-    let idx = IdxCa::new("idx".into(), keep.iter().map(|&i| i as u32).collect::<Vec<_>>());
-    let mut sorted = df.take(&idx)?;
+    // Logs are usually in step order already: then there is nothing to reorder or drop.
+    let mut sorted = if keep.iter().enumerate().all(|(i, &k)| i == k) && keep.len() == df.height() {
+        df
+    } else {
+        df.take(&IdxCa::new("idx".into(), keep.iter().map(|&i| i as u32).collect::<Vec<_>>()))?
+    };
     let step_column = Column::new(step_col.into(), keep.iter().map(|&i| steps[i]).collect::<Vec<i64>>());
     sorted.with_column(step_column)?;
     if step_col != "step" && sorted.column("step").is_err() {
