@@ -7,9 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use crate::bench::{bench, BenchOptions};
 use crate::config::resolved::DetectConfig;
 use crate::detect::collapse::{detect, Finding};
 use crate::detect::diagnose::{diagnose, Diagnosis};
+use crate::device::DeviceKind;
 use crate::error::{bad_input, Interrupted};
 use crate::metrics::log::{read_log, Log};
 use crate::report::build::build;
@@ -59,6 +61,9 @@ pub enum Command {
         /// same folder, writing shards/I-of-N.json and no report: `harness report` merges them.
         #[arg(long, value_name = "I/N")]
         shard: Option<String>,
+        /// Where runs train; cuda needs a build with `--features cuda`.
+        #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+        device: DeviceKind,
         /// Overrides, e.g. train.steps=200 or sweep.grid.optim.lr=[0.01,0.02].
         #[arg(value_name = "KEY=VALUE")]
         overrides: Vec<String>,
@@ -86,6 +91,9 @@ pub enum Command {
         /// CPUs per array task, which also trains that many runs at once.
         #[arg(long, default_value_t = 1)]
         cpus_per_task: u32,
+        /// Device of every shard (`harness sweep --device`).
+        #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+        device: DeviceKind,
         /// Print the scripts and write nothing.
         #[arg(long, conflicts_with = "submit")]
         dry_run: bool,
@@ -120,6 +128,33 @@ pub enum Command {
         #[arg(long, default_value_t = DetectConfig::default().patience)]
         patience: u64,
     },
+    /// Time training steps of an experiment's base config: the harness with statistics on and
+    /// off, the PyTorch reference on the same batches (alternating), and several runs at once.
+    Bench {
+        /// Experiment file (TOML); its grid is ignored, overrides apply.
+        experiment: PathBuf,
+        /// Steps per timed run, warm-up included.
+        #[arg(long, default_value_t = 300)]
+        steps: usize,
+        /// First steps of each run that are not timed.
+        #[arg(long, default_value_t = 50)]
+        warmup: usize,
+        /// Timed runs of each kind, alternating; figures are medians over them.
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+        /// Runs trained at once for the throughput figure (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Python interpreter with torch and transformers, for scripts/torch_reference.py.
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// Where both train; cuda needs a build with `--features cuda`.
+        #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+        device: DeviceKind,
+        /// Overrides, e.g. model.hidden_size=256.
+        #[arg(value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
     /// Rebuild every page and the summary of a sweep folder from its files.
     Report {
         /// A sweep folder, e.g. reports/phi_grid.
@@ -147,7 +182,7 @@ macro_rules! say {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Sweep { experiment, out, jobs, resume, force, dry_run, shuffle, shard, overrides } => {
+        Command::Sweep { experiment, out, jobs, resume, force, dry_run, shuffle, shard, device, overrides } => {
             let shard = shard.as_deref().map(Shard::parse).transpose()?;
             let jobs = match jobs {
                 Some(0) => return Err(crate::error::bad_input("--jobs: must be at least 1 but got 0")),
@@ -157,7 +192,7 @@ pub fn run(cli: Cli) -> Result<()> {
             if resume && !out.join(experiment.file_stem().unwrap_or_default()).join("sweep.json").exists() {
                 eprintln!("--resume: no earlier sweep in {}; starting one", out.display());
             }
-            let opts = SweepOptions { experiment, out, jobs, overrides, force, shuffle, dry_run, shard };
+            let opts = SweepOptions { experiment, out, jobs, overrides, force, shuffle, dry_run, shard, device };
             if !dry_run {
                 catch_ctrl_c();
             }
@@ -192,6 +227,13 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Bench { experiment, steps, warmup, repeats, jobs, python, device, overrides } => {
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let opts = BenchOptions { experiment, overrides, steps, warmup, repeats, jobs, python, device };
+            let result = bench(&opts)?;
+            say!("{}", result.text().trim_end())?;
+            Ok(())
+        }
         Command::Report { sweep_dir } => {
             let dir = SweepDir::new(&sweep_dir);
             if !dir.has_manifest() {
@@ -213,12 +255,22 @@ pub fn run(cli: Cli) -> Result<()> {
             gpus_per_task,
             time,
             cpus_per_task,
+            device,
             dry_run,
             submit: and_submit,
             overrides,
         } => {
-            let opts =
-                SlurmOptions { experiment, out, array, partition, gpus_per_task, time, cpus_per_task, overrides };
+            let opts = SlurmOptions {
+                experiment,
+                out,
+                array,
+                partition,
+                gpus_per_task,
+                time,
+                cpus_per_task,
+                device,
+                overrides,
+            };
             slurm(&opts, dry_run, and_submit)
         }
         Command::Compare { inputs, out } => {

@@ -17,16 +17,19 @@
 //!     shuffle: false,
 //!     dry_run: false,
 //!     shard: None,
+//!     device: Default::default(),
 //! };
 //! let outcome = sweep(&opts, &AtomicBool::new(false)).unwrap().unwrap();
 //! println!("{} runs", outcome.summaries.len());
 //! ```
 
 pub mod analysis;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod detect;
+pub mod device;
 pub mod error;
 pub mod metrics;
 pub mod model;

@@ -12,6 +12,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::config::Experiment;
+use crate::device::DeviceKind;
 use crate::error::bad_input;
 use crate::sweep::files::write_atomic;
 use crate::sweep::grid::expand;
@@ -29,6 +30,8 @@ pub struct SlurmOptions {
     pub time: Option<String>,
     /// CPUs per array task; also the runs each task trains at once (`--jobs`).
     pub cpus_per_task: u32,
+    /// Passed on to every shard (`--device`).
+    pub device: DeviceKind,
     pub overrides: Vec<String>,
 }
 
@@ -69,6 +72,7 @@ pub fn scripts(opts: &SlurmOptions, harness: &Path, cwd: &Path) -> Result<Script
     if opts.cpus_per_task == 0 {
         return Err(bad_input("--cpus-per-task: must be at least 1 but got 0"));
     }
+    opts.device.check_built()?;
     let exp = Experiment::load(&opts.experiment, &opts.overrides)?;
     let runs = expand(&exp)?.len();
     let tasks = opts.array.unwrap_or(runs as u64);
@@ -104,6 +108,9 @@ pub fn scripts(opts: &SlurmOptions, harness: &Path, cwd: &Path) -> Result<Script
         "--jobs".into(),
         opts.cpus_per_task.to_string(),
     ];
+    if opts.device != DeviceKind::Cpu {
+        args.extend(["--device".into(), opts.device.as_str().into()]);
+    }
     args.extend(opts.overrides.iter().map(|o| quote(o)));
     writeln!(sweep, "# {runs} runs in {tasks} shards; a run's shard is its id (hex) mod {tasks}, plus 1.")?;
     writeln!(sweep, "set -euo pipefail\ncd {}\nexec {}", quote(&cwd.display().to_string()), args.join(" "))?;

@@ -151,3 +151,15 @@ fn a_bad_data_file_is_bad_input_before_anything_is_written() {
     assert!(err.contains("tokens.jsonl") && err.contains("line 2") && err.contains("labels[1]"), "{err}");
     assert!(!out.exists(), "nothing may be written");
 }
+
+#[test]
+#[cfg(not(feature = "cuda"))]
+fn device_cuda_on_a_cpu_build_is_bad_input_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let o = harness(&["sweep", "experiments/smoke.toml", "--device", "cuda", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("--device cuda") && err.contains("--features cuda"), "{err}");
+    assert!(!out.exists(), "nothing may be written");
+}

@@ -81,7 +81,7 @@ fn minilm_last_hidden_state_matches_pytorch() {
         })
         .collect();
     let batch = collate(&seqs.iter().collect::<Vec<_>>());
-    let bt = tensors(&batch).unwrap();
+    let bt = tensors(&batch, &Device::Cpu).unwrap();
     let mut drop = Dropout::new(ChaCha8Rng::seed_from_u64(0));
     drop.train = false;
     let h = model.encode(&bt.input_ids, &bt.attention_mask, &mut drop).unwrap(); // (B·T, 384)
@@ -145,7 +145,7 @@ fn one_step(freeze: bool) -> Option<Vec<(String, bool, bool)>> {
     let b = Sequence { tokens: vec![101, 4419, 102], labels: vec![0.8, 0.0, 0.3], domains: vec![0; 3] };
     let batch = collate(&[&a, &b]);
     let mut drop = Dropout::new(ChaCha8Rng::seed_from_u64(0));
-    let fwd = model.forward(&tensors(&batch).unwrap(), &mut drop).unwrap();
+    let fwd = model.forward(&tensors(&batch, &Device::Cpu).unwrap(), &mut drop).unwrap();
     let labels = Tensor::new(batch.kept_labels().as_slice(), &Device::Cpu).unwrap();
     let parts = loss::compute(&cfg.loss, &fwd.preds, &fwd.logits, &labels).unwrap();
     let grads = parts.total.backward().unwrap();

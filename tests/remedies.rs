@@ -49,7 +49,7 @@ fn one_step(cfg: &RunConfig) -> (Model, Vec<Vec<f32>>) {
         Sequence { tokens: vec![3, 7, 1, 9, 4, 2], labels: vec![0.0, 0.5, 0.9, 0.0, 0.1, 0.3], domains: vec![0; 6] };
     let batch = collate(&[&s]);
     let mut drop = Dropout::new(ChaCha8Rng::seed_from_u64(0));
-    let fwd = model.forward(&tensors(&batch).unwrap(), &mut drop).unwrap();
+    let fwd = model.forward(&tensors(&batch, &Device::Cpu).unwrap(), &mut drop).unwrap();
     let y = Tensor::new(batch.kept_labels().as_slice(), &Device::Cpu).unwrap();
     let parts = loss::compute(&cfg.loss, &fwd.preds, &fwd.logits, &y).unwrap();
     let grads = parts.total.backward().unwrap();

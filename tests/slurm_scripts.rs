@@ -57,12 +57,16 @@ fn without_submit_it_writes_both_scripts_and_says_how_to_submit() {
 
 #[test]
 fn bad_flags_and_configs_are_bad_input() {
-    let cases: &[&[&str]] = &[
+    let mut cases: Vec<&[&str]> = vec![
         &["slurm", "experiments/smoke.toml", "--array", "0", "--dry-run"],
         &["slurm", "experiments/smoke.toml", "--cpus-per-task", "0", "--dry-run"],
         &["slurm", "experiments/smoke.toml", "--dry-run", "train.no_such_key=1"],
         &["slurm", "experiments/no_such_experiment.toml", "--dry-run"],
     ];
+    if !cfg!(feature = "cuda") {
+        // The shards could not use the GPU they would ask for.
+        cases.push(&["slurm", "experiments/smoke.toml", "--device", "cuda", "--gpus-per-task", "1", "--dry-run"]);
+    }
     for args in cases {
         let o = harness(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));

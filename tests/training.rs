@@ -38,7 +38,7 @@ fn every_parameter_gets_a_nonzero_gradient_on_the_first_step() {
     let b = seq(&[5, 6, 8], &[0.2, 0.0, 0.7], &[0, 0, 0]);
     let batch = collate(&[&a, &b]);
     let mut drop = Dropout::new(ChaCha8Rng::seed_from_u64(0));
-    let fwd = model.forward(&tensors(&batch).unwrap(), &mut drop).unwrap();
+    let fwd = model.forward(&tensors(&batch, &Device::Cpu).unwrap(), &mut drop).unwrap();
     let labels = Tensor::new(batch.kept_labels().as_slice(), &Device::Cpu).unwrap();
     let parts = loss::compute(&cfg.loss, &fwd.preds, &fwd.logits, &labels).unwrap();
     let grads = parts.total.backward().unwrap();
@@ -60,7 +60,7 @@ fn eval(model: &Model, cfg: &RunConfig, seqs: &[&Sequence]) -> (Vec<f32>, f64, h
     let batch = collate(seqs);
     let mut drop = Dropout::new(ChaCha8Rng::seed_from_u64(0));
     drop.train = false;
-    let fwd = model.forward(&tensors(&batch).unwrap(), &mut drop).unwrap();
+    let fwd = model.forward(&tensors(&batch, &Device::Cpu).unwrap(), &mut drop).unwrap();
     let labels = batch.kept_labels();
     let labels_t = Tensor::new(labels.as_slice(), &Device::Cpu).unwrap();
     let parts = loss::compute(&cfg.loss, &fwd.preds, &fwd.logits, &labels_t).unwrap();
@@ -92,7 +92,7 @@ fn train_once(cfg: &RunConfig, dir: &std::path::Path) -> MetricsTable {
     let toml = cfg.to_toml();
     let spec = RunSpec { id: run_id(&toml), config: cfg.clone(), config_toml: toml, swept: vec![] };
     let sweep = SweepDir::new(dir);
-    let r = run_one(&sweep, &spec, &AtomicBool::new(false)).unwrap();
+    let r = run_one(&sweep, &spec, &AtomicBool::new(false), &Device::Cpu).unwrap();
     assert_eq!(r.ending, "finished", "{r:?}");
     MetricsTable::read(&sweep.metrics(&spec.id)).unwrap()
 }
@@ -112,4 +112,54 @@ fn same_config_and_seed_give_identical_metrics_other_seed_differs() {
     assert!(comparable(&a).equals_missing(&comparable(&b)), "same seed must give identical metrics");
     let c = train_once(&config("seed = 12"), &tmp.path().join("c"));
     assert!(!comparable(&a).equals_missing(&comparable(&c)), "another seed must differ");
+}
+
+/// Trains `cfg` with statistics on or off; returns every parameter's values and the records.
+fn train_in_memory(cfg: &RunConfig, stats: bool) -> (Vec<Vec<f32>>, Vec<harness::metrics::record::StepRecord>) {
+    let mut t = harness::train::trainer::Trainer::new(cfg).unwrap();
+    t.set_stats(stats);
+    let mut recs = Vec::new();
+    t.run(&AtomicBool::new(false), &mut |r| {
+        recs.push(r);
+        Ok(None)
+    })
+    .unwrap();
+    let params = t.model().params.params.iter().map(|p| p.var.as_tensor().flatten_all().unwrap().to_vec1().unwrap());
+    (params.collect(), recs)
+}
+
+#[test]
+fn statistics_do_not_change_training() {
+    for optim in
+        ["kind = \"sgd\"\nlr = 0.01", "kind = \"sgd\"\nlr = 1e-3\nmomentum = 0.9", "kind = \"adamw\"\nlr = 1e-3"]
+    {
+        let cfg = config(&format!("[optim]\n{optim}"));
+        let (with, recs_on) = train_in_memory(&cfg, true);
+        let (without, recs_off) = train_in_memory(&cfg, false);
+        assert_eq!(with, without, "{optim}: parameters differ after 30 steps with and without statistics");
+        assert_eq!(recs_on.len(), 30);
+        assert_eq!(recs_off.len(), 30);
+        let bad: Vec<_> = recs_on
+            .iter()
+            .filter(|r| !(r.n_tokens > 0 && r.grad_norm > 0.0))
+            .map(|r| (r.step, r.n_tokens, r.grad_norm, r.pred_std))
+            .collect();
+        assert!(bad.is_empty(), "{optim}: {bad:?}");
+        // Without statistics a record carries the step, epoch and lr only.
+        let off = &recs_off[7];
+        assert_eq!((off.step, off.lr), (7, recs_on[7].lr));
+        assert_eq!((off.pred_std, off.grad_norm, off.n_tokens), (0.0, 0.0, 0));
+    }
+}
+
+#[test]
+fn batches_replays_what_run_trains_on() {
+    let cfg = config("seed = 4");
+    let t = harness::train::trainer::Trainer::new(&cfg).unwrap();
+    let batches = t.batches(30);
+    assert_eq!(batches, t.batches(30), "replaying is deterministic");
+    let (_, recs) = train_in_memory(&cfg, true);
+    let tokens: Vec<i64> = batches.iter().map(|b| b.keep.len() as i64).collect();
+    assert_eq!(tokens, recs.iter().map(|r| r.n_tokens).collect::<Vec<_>>());
+    assert!(tokens.windows(2).any(|w| w[0] != w[1]), "batches differ in size: {tokens:?}");
 }

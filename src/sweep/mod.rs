@@ -10,9 +10,11 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
+use candle_core::Device;
 
 use crate::config::resolved::DataConfig;
 use crate::config::Experiment;
+use crate::device::DeviceKind;
 use crate::error::bad_input;
 use crate::report::build::build;
 use crate::report::build::summarize_or_fail;
@@ -36,6 +38,8 @@ pub struct SweepOptions {
     pub dry_run: bool,
     /// Train only this shard's runs, write `shards/I-of-N.json` and build no report.
     pub shard: Option<Shard>,
+    /// Where the runs train.
+    pub device: DeviceKind,
 }
 
 /// What a sweep produced.
@@ -60,18 +64,19 @@ pub fn sweep(opts: &SweepOptions, stop: &AtomicBool) -> Result<Option<SweepOutco
         print_plan(&dir, &specs)?;
         return Ok(None);
     }
-    check_inputs(&exp, &specs)?;
+    let dev = opts.device.open()?;
+    check_inputs(&exp, &specs, &dev)?;
     std::fs::create_dir_all(dir.root.join("runs")).with_context(|| format!("creating {}", dir.root.display()))?;
     let Some(shard) = &opts.shard else {
         write_json(&dir.manifest(), &merged_manifest(&dir, &exp, &specs))?;
-        runner::run_all(&dir, &specs, opts.jobs.max(1), opts.force, opts.shuffle, stop)?;
+        runner::run_all(&dir, &specs, opts.jobs.max(1), opts.force, opts.shuffle, stop, &dev)?;
         let summaries = build(&dir)?;
         return Ok(Some(SweepOutcome { dir, summaries }));
     };
     std::fs::create_dir_all(dir.shards()).with_context(|| format!("creating {}", dir.shards().display()))?;
     // The whole grid, so the merged manifest keeps grid order whichever shards have written.
     write_json(&shard.manifest(&dir), &grid_manifest(&exp, &grid))?;
-    runner::run_all(&dir, &specs, opts.jobs.max(1), opts.force, opts.shuffle, stop)?;
+    runner::run_all(&dir, &specs, opts.jobs.max(1), opts.force, opts.shuffle, stop, &dev)?;
     let summaries = specs
         .iter()
         .filter(|s| dir.is_complete(&s.id))
@@ -113,7 +118,7 @@ fn merged_manifest(dir: &SweepDir, exp: &Experiment, specs: &[RunSpec]) -> Manif
 /// Reads every data file and checkpoint the runs name (once per distinct data and model
 /// settings) before anything is written, so that a bad file is bad input (exit 2) rather than
 /// a sweep of failed runs. Synthetic data with a random encoder needs no check.
-fn check_inputs(exp: &Experiment, specs: &[RunSpec]) -> Result<()> {
+fn check_inputs(exp: &Experiment, specs: &[RunSpec], dev: &Device) -> Result<()> {
     let mut seen: Vec<String> = Vec::new();
     for spec in specs {
         if matches!(spec.config.data, DataConfig::Synthetic { .. }) && spec.config.model.pretrained.is_none() {
@@ -123,7 +128,7 @@ fn check_inputs(exp: &Experiment, specs: &[RunSpec]) -> Result<()> {
         if seen.contains(&key) {
             continue;
         }
-        Trainer::new(&spec.config).map_err(|e| bad_input(format!("{}: {e:#}", exp.path.display())))?;
+        Trainer::on(&spec.config, dev).map_err(|e| bad_input(format!("{}: {e:#}", exp.path.display())))?;
         seen.push(key);
     }
     Ok(())

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use candle_core::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
@@ -34,6 +35,7 @@ pub fn run_all(
     force: bool,
     shuffle: bool,
     stop: &AtomicBool,
+    dev: &Device,
 ) -> Result<Vec<RunResult>> {
     let mut todo: Vec<&RunSpec> = specs.iter().filter(|s| force || !dir.is_complete(&s.id)).collect();
     if shuffle {
@@ -55,7 +57,7 @@ pub fn run_all(
                 if stop.load(Ordering::SeqCst) {
                     return Ok(None);
                 }
-                let r = run_one(dir, spec, stop);
+                let r = run_one(dir, spec, stop, dev);
                 if let Ok(r) = &r {
                     bar.suspend(|| {
                         eprintln!(
@@ -85,7 +87,7 @@ fn swept_text(swept: &[(String, String)]) -> String {
 
 /// Trains one run into its folder. Only I/O errors on the result itself escape; training
 /// errors and panics become a `failed` result.
-pub fn run_one(dir: &SweepDir, spec: &RunSpec, stop: &AtomicBool) -> Result<RunResult> {
+pub fn run_one(dir: &SweepDir, spec: &RunSpec, stop: &AtomicBool, dev: &Device) -> Result<RunResult> {
     let run_dir = dir.run_dir(&spec.id);
     std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     // Leftovers of an earlier attempt must not be taken for this one's.
@@ -96,7 +98,7 @@ pub fn run_one(dir: &SweepDir, spec: &RunSpec, stop: &AtomicBool) -> Result<RunR
     }
     write_atomic(&dir.config(&spec.id), spec.config_toml.as_bytes())?;
     let t0 = Instant::now();
-    let outcome = catch_unwind(AssertUnwindSafe(|| train_to_file(spec, &dir.metrics(&spec.id), stop)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| train_to_file(spec, &dir.metrics(&spec.id), stop, dev)));
     let (ending, reason, steps_done) = match outcome {
         Ok(Ok((Ending::Finished, n))) => ("finished", String::new(), n),
         Ok(Ok((Ending::Diverged { step, what }, n))) => ("diverged", format!("non-finite at step {step}: {what}"), n),
@@ -119,8 +121,13 @@ pub fn run_one(dir: &SweepDir, spec: &RunSpec, stop: &AtomicBool) -> Result<RunR
 
 /// Trains and streams the records to `metrics`. On a training error the rows so far are still
 /// written, so partial metrics survive; the error comes back with the number of steps done.
-fn train_to_file(spec: &RunSpec, metrics: &Path, stop: &AtomicBool) -> Result<(Ending, i64), (anyhow::Error, i64)> {
-    let mut trainer = Trainer::new(&spec.config).map_err(|e| (e, 0))?;
+fn train_to_file(
+    spec: &RunSpec,
+    metrics: &Path,
+    stop: &AtomicBool,
+    dev: &Device,
+) -> Result<(Ending, i64), (anyhow::Error, i64)> {
+    let mut trainer = Trainer::on(&spec.config, dev).map_err(|e| (e, 0))?;
     let mut writer = MetricsWriter::create(metrics, trainer.layout()).map_err(|e| (e, 0))?;
     let mut steps = 0i64;
     let detect = spec.config.detect;

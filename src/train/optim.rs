@@ -5,8 +5,11 @@
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor};
 
+use std::cell::{Cell, RefCell};
+
 use crate::config::resolved::Optim;
 use crate::model::params::ParamStore;
+use crate::train::update::{host_sum_sq, HostUpdate, Rule};
 
 /// What one optimizer step measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,20 +26,44 @@ pub struct StepStats {
 
 pub struct Optimizer {
     kind: Optim,
-    /// Momentum buffer (SGD) or first moment (AdamW), per parameter.
+    /// Momentum buffer (SGD) or first moment (AdamW), per parameter (tensor version).
     m: Vec<Option<Tensor>>,
-    /// Second moment (AdamW), per parameter.
+    /// Second moment (AdamW), per parameter (tensor version).
     v: Vec<Option<Tensor>>,
+    /// The same buffers for the in-place CPU version ([`HostUpdate`]); empty until used.
+    host_m: Vec<Vec<f32>>,
+    host_v: Vec<Vec<f32>>,
+    /// Scratch for Δθ of the in-place version.
+    scratch: Vec<f32>,
+    /// Update CPU tensors in place (false: the tensor version everywhere, for tests).
+    in_place: bool,
     t: i32,
 }
 
 fn sum_sq(x: &Tensor) -> Result<f64> {
-    Ok(x.sqr()?.sum_all()?.to_scalar::<f32>()? as f64)
+    match host_sum_sq(x) {
+        Some(s) => Ok(s),
+        None => Ok(x.sqr()?.sum_all()?.to_scalar::<f32>()? as f64),
+    }
+}
+
+/// The factor that brings a gradient of norm `norm` down to the clip norm (None: no clipping).
+fn clip_scale(clip: Option<f64>, norm: f64) -> Option<f64> {
+    clip.map(|c| c / (norm + 1e-6)).filter(|&s| s < 1.0)
 }
 
 impl Optimizer {
     pub fn new(kind: Optim, n_params: usize) -> Optimizer {
-        Optimizer { kind, m: vec![None; n_params], v: vec![None; n_params], t: 0 }
+        Optimizer {
+            kind,
+            m: vec![None; n_params],
+            v: vec![None; n_params],
+            host_m: vec![Vec::new(); n_params],
+            host_v: vec![Vec::new(); n_params],
+            scratch: Vec::new(),
+            in_place: true,
+            t: 0,
+        }
     }
 
     /// Applies one update with learning rate `lr`. Parameters without a gradient are left alone.
@@ -44,7 +71,6 @@ impl Optimizer {
     /// (as `torch.nn.utils.clip_grad_norm_`); the reported norms are those before clipping.
     /// Tensors that are not trainable are left alone and not counted.
     pub fn step(&mut self, ps: &ParamStore, grads: &GradStore, lr: f64, clip: Option<f64>) -> Result<StepStats> {
-        self.t += 1;
         let mut group_sq = vec![0.0; ps.groups.len()];
         let mut frozen = 0usize;
         for p in ps.params.iter().filter(|p| p.trainable) {
@@ -58,26 +84,96 @@ impl Optimizer {
             }
         }
         let grad_norm = group_sq.iter().sum::<f64>().sqrt();
-        let scale = clip.map(|c| c / (grad_norm + 1e-6)).filter(|&s| s < 1.0);
-        let (mut delta_sq, mut theta_sq) = (0.0, 0.0);
-        for (i, p) in ps.params.iter().enumerate().filter(|(_, p)| p.trainable) {
-            let theta = p.var.as_tensor();
-            theta_sq += sum_sq(theta)?;
-            let Some(g) = grads.get(theta) else { continue };
-            let g = match scale {
-                Some(s) => (g * s)?,
-                None => g.clone(),
-            };
-            let delta = self.delta(i, theta, &g, lr)?;
-            delta_sq += sum_sq(&delta)?;
-            p.var.set(&(theta + delta)?)?;
-        }
+        let (delta_sq, theta_sq) = self.apply(ps, grads, lr, clip_scale(clip, grad_norm), true)?;
         Ok(StepStats {
             grad_norm,
             group_norms: group_sq.iter().map(|s| s.sqrt()).collect(),
             update_ratio: if theta_sq > 0.0 { (delta_sq / theta_sq).sqrt() } else { f64::NAN },
             frozen_params: frozen,
         })
+    }
+
+    /// The same update as [`Optimizer::step`] without measuring anything it does not need
+    /// (the gradient norm only when clipping): a plain training step, to time the statistics.
+    pub fn update(&mut self, ps: &ParamStore, grads: &GradStore, lr: f64, clip: Option<f64>) -> Result<()> {
+        let scale = match clip {
+            None => None,
+            Some(_) => {
+                let mut sq = 0.0;
+                for p in ps.params.iter().filter(|p| p.trainable) {
+                    if let Some(g) = grads.get(p.var.as_tensor()) {
+                        sq += sum_sq(g)?;
+                    }
+                }
+                clip_scale(clip, sq.sqrt())
+            }
+        };
+        self.apply(ps, grads, lr, scale, false).map(|_| ())
+    }
+
+    /// Updates every trainable parameter that has a gradient (scaled by `scale` when clipping);
+    /// with `measure`, returns (‖Δθ‖², ‖θ‖²), else zeros.
+    fn apply(
+        &mut self,
+        ps: &ParamStore,
+        grads: &GradStore,
+        lr: f64,
+        scale: Option<f64>,
+        measure: bool,
+    ) -> Result<(f64, f64)> {
+        self.t += 1;
+        let (mut delta_sq, mut theta_sq) = (0.0, 0.0);
+        for (i, p) in ps.params.iter().enumerate().filter(|(_, p)| p.trainable) {
+            let theta = p.var.as_tensor();
+            if measure {
+                theta_sq += sum_sq(theta)?;
+            }
+            let Some(g) = grads.get(theta) else { continue };
+            if self.in_place && theta.device().is_cpu() && g.is_contiguous() {
+                let update = HostUpdate {
+                    rule: self.rule(lr),
+                    scale: scale.map(|s| s as f32),
+                    m: RefCell::new(&mut self.host_m[i]),
+                    v: RefCell::new(&mut self.host_v[i]),
+                    delta: RefCell::new(&mut self.scratch),
+                    measure,
+                    delta_sq: Cell::new(0.0),
+                };
+                theta.inplace_op2(g, &update)?;
+                delta_sq += update.delta_sq.get();
+                continue;
+            }
+            let g = match scale {
+                Some(s) => (g * s)?,
+                None => g.clone(),
+            };
+            let delta = self.delta(i, theta, &g, lr)?;
+            if measure {
+                delta_sq += sum_sq(&delta)?;
+            }
+            p.var.set(&(theta + delta)?)?;
+        }
+        Ok((delta_sq, theta_sq))
+    }
+
+    /// This step's constants for [`HostUpdate`], rounded to f32 as the tensor version rounds them.
+    fn rule(&self, lr: f64) -> Rule {
+        match self.kind {
+            Optim::Sgd { momentum, weight_decay, .. } => {
+                Rule::Sgd { lr: lr as f32, momentum: momentum as f32, weight_decay: weight_decay as f32 }
+            }
+            Optim::Adamw { beta1, beta2, eps, weight_decay, .. } => Rule::Adamw {
+                lr: lr as f32,
+                beta1: beta1 as f32,
+                beta2: beta2 as f32,
+                one_b1: (1.0 - beta1) as f32,
+                one_b2: (1.0 - beta2) as f32,
+                eps: eps as f32,
+                decay: (-lr * weight_decay) as f32,
+                inv_c1: (1.0 / (1.0 - beta1.powi(self.t))) as f32,
+                inv_c2: (1.0 / (1.0 - beta2.powi(self.t))) as f32,
+            },
+        }
     }
 
     /// Δθ for parameter `i` with gradient `g`.
@@ -194,5 +290,61 @@ mod tests {
         let s = opt.step(&ps, &grads, 0.1, None).unwrap();
         assert_eq!(s.frozen_params, 0);
         assert_eq!(ps.params[1].var.as_tensor().to_vec1::<f32>().unwrap(), vec![5.0]);
+    }
+
+    #[test]
+    fn update_without_statistics_moves_parameters_exactly_like_step() {
+        let kinds = [
+            Optim::Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.01 },
+            Optim::Adamw { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 },
+        ];
+        for kind in kinds {
+            for clip in [None, Some(1.0)] {
+                let (a, b) = (store(&[3.0, -4.0]), store(&[3.0, -4.0]));
+                let (mut oa, mut ob) = (Optimizer::new(kind, 1), Optimizer::new(kind, 1));
+                for _ in 0..3 {
+                    let ga = (a.params[0].var.as_tensor().sqr().unwrap() * 50.0).unwrap().sum_all().unwrap();
+                    let gb = (b.params[0].var.as_tensor().sqr().unwrap() * 50.0).unwrap().sum_all().unwrap();
+                    oa.step(&a, &ga.backward().unwrap(), 0.1, clip).unwrap();
+                    ob.update(&b, &gb.backward().unwrap(), 0.1, clip).unwrap();
+                }
+                let wa: Vec<f32> = a.params[0].var.as_tensor().to_vec1().unwrap();
+                let wb: Vec<f32> = b.params[0].var.as_tensor().to_vec1().unwrap();
+                assert_eq!(wa, wb, "{kind:?} clip {clip:?}");
+                assert_ne!(wa, vec![3.0, -4.0]);
+            }
+        }
+    }
+
+    #[test]
+    fn in_place_cpu_update_matches_the_tensor_version() {
+        let kinds = [
+            Optim::Sgd { lr: 0.1, momentum: 0.0, weight_decay: 0.0 },
+            Optim::Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.01 },
+            Optim::Adamw { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 },
+        ];
+        let init: Vec<f32> = (0..37).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
+        for kind in kinds {
+            for clip in [None, Some(0.5)] {
+                let (a, b) = (store(&init), store(&init));
+                let (mut fast, mut plain) = (Optimizer::new(kind, 1), Optimizer::new(kind, 1));
+                plain.in_place = false;
+                for step in 0..4 {
+                    let loss = |ps: &ParamStore| {
+                        let w = ps.params[0].var.as_tensor();
+                        (w.sqr().unwrap() * 3.0).unwrap().sum_all().unwrap().backward().unwrap()
+                    };
+                    let sa = fast.step(&a, &loss(&a), 0.1, clip).unwrap();
+                    let sb = plain.step(&b, &loss(&b), 0.1, clip).unwrap();
+                    let wa: Vec<f32> = a.params[0].var.as_tensor().to_vec1().unwrap();
+                    let wb: Vec<f32> = b.params[0].var.as_tensor().to_vec1().unwrap();
+                    for (x, y) in wa.iter().zip(&wb) {
+                        assert!((x - y).abs() <= 1e-6 * y.abs().max(1.0), "{kind:?} {clip:?} step {step}: {x} vs {y}");
+                    }
+                    assert!((sa.update_ratio - sb.update_ratio).abs() <= 1e-5 * sb.update_ratio, "{kind:?}");
+                    assert!((sa.grad_norm - sb.grad_norm).abs() <= 1e-5 * sb.grad_norm, "{kind:?}");
+                }
+            }
+        }
     }
 }

@@ -54,6 +54,10 @@ pub struct Trainer {
     val: Vec<Sequence>,
     model: Model,
     layout: RecordLayout,
+    dev: Device,
+    /// Off only to measure what the statistics cost (`harness bench`): records then carry
+    /// step, epoch, lr and step_ms only, and nothing checks for divergence.
+    stats: bool,
 }
 
 /// Independent random streams of one run, all from its `seed`.
@@ -64,8 +68,14 @@ fn stream(seed: u64, id: u64) -> ChaCha8Rng {
 }
 
 impl Trainer {
+    /// A run on the CPU.
     pub fn new(cfg: &RunConfig) -> Result<Trainer> {
-        let dev = Device::Cpu;
+        Trainer::on(cfg, &Device::Cpu)
+    }
+
+    /// A run whose tensors live on `dev`.
+    pub fn on(cfg: &RunConfig, dev: &Device) -> Result<Trainer> {
+        let dev = dev.clone();
         let (model, vocab_size, tokenizer) = match &cfg.model.pretrained {
             None => (Model::new(&cfg.model, cfg.seed, &dev).context("building the model")?, cfg.model.vocab_size, None),
             Some(source) => {
@@ -107,7 +117,7 @@ impl Trainer {
             }
         };
         let layout = RecordLayout { groups: model.params.groups.clone(), layers: model.tap_names() };
-        Ok(Trainer { cfg: cfg.clone(), data, val, model, layout })
+        Ok(Trainer { cfg: cfg.clone(), data, val, model, layout, dev, stats: true })
     }
 
     pub fn layout(&self) -> &RecordLayout {
@@ -116,6 +126,17 @@ impl Trainer {
 
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// Turns the per-step statistics off (or on again); see [`Trainer::stats`].
+    pub fn set_stats(&mut self, on: bool) {
+        self.stats = on;
+    }
+
+    /// The first `n` batches [`Trainer::run`] trains on, in order.
+    pub fn batches(&self, n: usize) -> Vec<Batch> {
+        let mut sampler = Sampler::new(self.data.len(), self.cfg.train.batch_size, stream(self.cfg.seed, 2));
+        (0..n).map(|_| collate(&sampler.next_batch().1.iter().map(|&i| &self.data[i]).collect::<Vec<_>>())).collect()
     }
 
     /// Trains, handing each step's record to `sink`, which returns `Some(reason)` to stop the
@@ -144,9 +165,9 @@ impl Trainer {
             let batch = collate(&idx.iter().map(|&i| &self.data[i]).collect::<Vec<_>>());
             let lr = lr_with_warmup(&cfg.schedule, cfg.optim.lr(), step as u64, epoch, cfg.train.warmup_steps);
 
-            let fwd = self.model.forward(&tensors(&batch)?, &mut drop)?;
+            let fwd = self.model.forward(&tensors(&batch, &self.dev)?, &mut drop)?;
             let labels = batch.kept_labels();
-            let labels_t = Tensor::new(labels.as_slice(), &Device::Cpu)?;
+            let labels_t = Tensor::new(labels.as_slice(), &self.dev)?;
             let parts = loss::compute(&cfg.loss, &fwd.preds, &fwd.logits, &labels_t)?;
             let parts = match cfg.train.fault() {
                 Some(Fault::Nan(at)) if at == step as u64 => LossParts { total: (&parts.total * f64::NAN)?, ..parts },
@@ -157,6 +178,14 @@ impl Trainer {
             };
             let grads = parts.total.backward()?;
 
+            if !self.stats {
+                opt.update(&self.model.params, &grads, lr, cfg.train.clip_grad_norm)?;
+                let rec = StepRecord { step, epoch: epoch as i64, lr, step_ms: ms_since(t0), ..StepRecord::default() };
+                if let Some(reason) = sink(rec)? {
+                    return Ok((Ending::Stopped { reason }, step + 1));
+                }
+                continue;
+            }
             let mut rec = forward_stats(&fwd, &parts, &labels)?;
             (rec.val_loss, rec.val_pred_std) = (f64::NAN, f64::NAN);
             if let DataConfig::Jsonl(f) | DataConfig::Parquet(f) = &cfg.data {
@@ -174,7 +203,7 @@ impl Trainer {
             rec.grad_norm_groups = s.group_norms;
             rec.update_ratio = s.update_ratio;
             rec.frozen_params = s.frozen_params as i64;
-            rec.step_ms = t0.elapsed().as_secs_f64() * 1e3;
+            rec.step_ms = ms_since(t0);
 
             let bad = non_finite(&rec);
             let asked_to_stop = sink(rec)?;
@@ -200,7 +229,7 @@ impl Trainer {
             if batch.keep.is_empty() {
                 continue;
             }
-            let fwd = self.model.forward(&tensors(&batch)?, &mut eval)?;
+            let fwd = self.model.forward(&tensors(&batch, &self.dev)?, &mut eval)?;
             preds.push(fwd.preds.detach());
             logits.push(fwd.logits.detach());
             labels.extend(batch.kept_labels());
@@ -209,7 +238,7 @@ impl Trainer {
             return Ok((f64::NAN, f64::NAN));
         }
         let (preds, logits) = (Tensor::cat(&preds, 0)?, Tensor::cat(&logits, 0)?);
-        let labels_t = Tensor::new(labels.as_slice(), &Device::Cpu)?;
+        let labels_t = Tensor::new(labels.as_slice(), &self.dev)?;
         let parts = loss::compute(&self.cfg.loss, &preds, &logits, &labels_t)?;
         let (_, std) = mean_std(&preds.to_vec1::<f32>()?);
         Ok((parts.total.to_scalar::<f32>()? as f64, std))
@@ -228,14 +257,17 @@ fn split(mut seqs: Vec<Sequence>, f: &FileData) -> Result<(Vec<Sequence>, Vec<Se
     Ok((seqs, val))
 }
 
-/// The batch as tensors on the CPU.
-pub fn tensors(b: &Batch) -> Result<BatchTensors> {
-    let dev = Device::Cpu;
+/// The batch as tensors on `dev`.
+pub fn tensors(b: &Batch, dev: &Device) -> Result<BatchTensors> {
     Ok(BatchTensors {
-        input_ids: Tensor::from_vec(b.input_ids.clone(), (b.batch, b.seq_len), &dev)?,
-        attention_mask: Tensor::from_vec(b.attention_mask.clone(), (b.batch, b.seq_len), &dev)?,
-        keep: Tensor::new(b.keep.as_slice(), &dev)?,
+        input_ids: Tensor::from_vec(b.input_ids.clone(), (b.batch, b.seq_len), dev)?,
+        attention_mask: Tensor::from_vec(b.attention_mask.clone(), (b.batch, b.seq_len), dev)?,
+        keep: Tensor::new(b.keep.as_slice(), dev)?,
     })
+}
+
+fn ms_since(t0: Instant) -> f64 {
+    t0.elapsed().as_secs_f64() * 1e3
 }
 
 /// Prediction, logit, loss and per-layer statistics of one forward pass over the loss tokens.
