@@ -113,8 +113,11 @@ fn measure(opts: &BenchOptions, cfg: &RunConfig, dev: &Device, scratch: &Path) -
     };
     for i in 0..opts.repeats {
         eprintln!("repeat {}/{}", i + 1, opts.repeats);
-        r.stats_on.push(time_run(cfg, dev, true, opts.warmup, &scratch.join("on.parquet"), None)?);
-        r.stats_off.push(time_run(cfg, dev, false, opts.warmup, &scratch.join("off.parquet"), None)?);
+        // On and off take turns going first, so that neither gains from the order.
+        for stats in if i % 2 == 0 { [true, false] } else { [false, true] } {
+            let ms = time_run(cfg, dev, stats, opts.warmup, &scratch.join("metrics.parquet"), None)?;
+            if stats { &mut r.stats_on } else { &mut r.stats_off }.push(ms);
+        }
         let reference = run_reference(&opts.python, &spec)?;
         if reference.params != params {
             bail!(
