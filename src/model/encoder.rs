@@ -1,16 +1,18 @@
 //! A BERT encoder written for training. candle-transformers' `BertModel` uses `LayerNorm` and
 //! softmax kernels that have no backward, so its encoder silently never learns; this one uses
-//! differentiable ops only. Parameter names follow HF BERT so pretrained checkpoints map 1:1.
+//! differentiable ops only: matmuls and candle ops, plus the fused LayerNorm, masked softmax and
+//! GELU kernels of [`super::fused`], which have a backward. Parameter names follow HF BERT so
+//! pretrained checkpoints map 1:1.
 //!
 //! Shapes: `B` batch, `T` sequence length, `H` hidden, `nh` heads, `hs = H / nh`; hidden states
 //! are kept flat as `(B·T, H)` between layers.
 
-use candle_core::{Device, Result, Tensor, D};
-use candle_nn::ops::{layer_norm_slow, softmax};
+use candle_core::{Device, Result, Tensor};
 use candle_transformers::models::bert::Config as BertConfig;
 use rand_chacha::ChaCha8Rng;
 
 use super::dropout::Dropout;
+use super::fused;
 use super::init;
 use super::linear::Linear;
 use super::params::ParamStore;
@@ -27,7 +29,7 @@ struct LayerNorm {
 
 impl LayerNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        layer_norm_slow(x, &self.gamma, &self.beta, self.eps)
+        fused::layer_norm(x, &self.gamma, &self.beta, self.eps)
     }
 }
 
@@ -185,12 +187,13 @@ impl Encoder {
         let q = heads(l.query.forward(x)?)?; // (B, nh, T, hs)
         let k = heads(l.key.forward(x)?)?;
         let v = heads(l.value.forward(x)?)?;
-        let scores = (q.matmul(&k.t()?)? / (hs as f64).sqrt())?.broadcast_add(bias)?; // (B, nh, T, T)
-        let probs = drop.apply(&softmax(&scores, D::Minus1)?, self.attention_dropout)?;
+        let scores = q.matmul(&k.t()?)?; // (B, nh, T, T)
+        let probs = fused::masked_softmax(&scores, bias, 1.0 / (hs as f64).sqrt())?;
+        let probs = drop.apply(&probs, self.attention_dropout)?;
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b * t, h))?; // (B·T, H)
         let attn = drop.apply(&l.attn_out.forward(&ctx)?, self.cfg.hidden_dropout_prob)?;
         let attn = l.attn_norm.forward(&(attn + x)?)?;
-        let inter = l.intermediate.forward(&attn)?.gelu_erf()?;
+        let inter = fused::gelu_erf(&l.intermediate.forward(&attn)?)?;
         let out = drop.apply(&l.output.forward(&inter)?, self.cfg.hidden_dropout_prob)?;
         l.out_norm.forward(&(out + attn)?)
     }

@@ -4,6 +4,7 @@
 
 pub mod dropout;
 pub mod encoder;
+pub mod fused;
 pub mod head;
 pub mod init;
 pub mod linear;
