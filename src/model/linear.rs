@@ -60,10 +60,7 @@ fn matmul_into(dst: &mut [f32], m: usize, n: usize, k: usize, lhs: (&[f32], bool
 struct FusedLinear;
 
 fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
-    match (s, l.contiguous_offsets()) {
-        (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
-        _ => candle_core::bail!("fused linear: inputs must be contiguous f32"),
-    }
+    super::fused::cpu_slice(s, l, "fused linear")
 }
 
 impl CustomOp3 for FusedLinear {

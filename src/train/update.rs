@@ -48,20 +48,13 @@ pub struct HostUpdate<'a> {
     pub delta_sq: Cell<f64>,
 }
 
-fn slice<'s>(s: &'s CpuStorage, l: &Layout, what: &str) -> Result<&'s [f32]> {
-    match (s, l.contiguous_offsets()) {
-        (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
-        _ => candle_core::bail!("optimizer update: {what} must be contiguous f32"),
-    }
-}
-
 impl InplaceOp2 for HostUpdate<'_> {
     fn name(&self) -> &'static str {
         "host-update"
     }
 
     fn cpu_fwd(&self, s1: &mut CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<()> {
-        let g = slice(s2, l2, "the gradient")?;
+        let g = crate::model::fused::cpu_slice(s2, l2, "optimizer update (gradient)")?;
         let (a, b) = l1.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("θ not contiguous".into()))?;
         let CpuStorage::F32(theta) = s1 else { candle_core::bail!("optimizer update: θ must be f32") };
         let theta = &mut theta[a..b];

@@ -45,8 +45,8 @@ fn check_f32(t: &Tensor, op: &'static str) -> Result<()> {
     }
 }
 
-/// The f32 elements of a contiguous layout of a CPU storage.
-fn cpu_slice<'a>(s: &'a CpuStorage, l: &Layout, op: &'static str) -> Result<&'a [f32]> {
+/// The f32 elements of a contiguous layout of a CPU storage; `op` names the caller in errors.
+pub(crate) fn cpu_slice<'a>(s: &'a CpuStorage, l: &Layout, op: &'static str) -> Result<&'a [f32]> {
     let CpuStorage::F32(v) = s else { return Err(Error::UnsupportedDTypeForOp(s.dtype(), op).bt()) };
     match l.contiguous_offsets() {
         Some((start, end)) => Ok(&v[start..end]),
