@@ -7,7 +7,7 @@ the device) and runs, alternating with its own timed runs:
     python3 scripts/torch_reference.py SPEC.json
 
 Install torch and transformers once with `scripts/install_torch.sh` and pass its interpreter:
-`harness bench experiments/phi_grid.toml --python .venv-torch/bin/python`.
+`harness bench experiments/phi_grid.toml --python target/torch-venv/bin/python`.
 
 Same model: `transformers.BertModel` (no pooler, as the harness has none) built from the config's
 architecture, ReLU on last_hidden_state when `encoder_relu`, the per-token MLP head (nn.Linear

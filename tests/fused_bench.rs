@@ -1,5 +1,6 @@
-//! Timing of the fused kernels against the plain compositions they replace, forward and
-//! forward + backward, at the shapes of the default model and of a wider one. Ignored by
+//! Timing of the fused kernels (and the fused Linear) against the plain compositions they
+//! replace, forward and forward + backward, at the shapes of the default model and of a wider
+//! one; the Linear row also gives the matrix-product rate in GFLOPS. Ignored by
 //! default: `cargo test --test fused_bench -- --ignored --nocapture` (one thread; kernels are
 //! single-threaded, the plain ops use rayon's pool).
 
@@ -8,6 +9,7 @@ use std::time::Instant;
 use candle_core::{Device, Result, Tensor, Var, D};
 use candle_nn::ops::{layer_norm_slow, softmax};
 use harness::model::fused::{gelu_erf, layer_norm, masked_softmax};
+use harness::model::linear::Linear;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -59,7 +61,8 @@ fn fused_kernels_against_plain_ops() {
         let mask = Tensor::zeros((1, 1, 1, t), candle_core::DType::F32, &Device::Cpu).unwrap();
         let xi = randn(&mut rng, &[t, inter]);
         let scale = 1.0 / ((h / nh) as f64).sqrt();
-        let rows: [(&str, Vec<&Tensor>, Op, Op); 3] = [
+        let (wi, bi) = (randn(&mut rng, &[inter, h]), randn(&mut rng, &[inter]));
+        let rows: [(&str, Vec<&Tensor>, Op, Op); 4] = [
             (
                 "layer_norm",
                 vec![&x, &g, &b],
@@ -73,7 +76,15 @@ fn fused_kernels_against_plain_ops() {
                 Box::new(move |v| softmax(&(&v[0] * scale)?.broadcast_add(&v[1])?, D::Minus1)),
             ),
             ("gelu_erf", vec![&xi], Box::new(|v| gelu_erf(&v[0])), Box::new(|v| v[0].gelu_erf())),
+            (
+                "linear",
+                vec![&x, &wi, &bi],
+                Box::new(|v| Linear { weight: v[1].clone(), bias: v[2].clone() }.forward(&v[0])),
+                Box::new(|v| v[0].matmul(&v[1].t()?)?.broadcast_add(&v[2])),
+            ),
         ];
+        // fwd: one product of 2·t·h·inter flops; fwd+bwd: three.
+        let gflops = |us: f64, products: f64| products * 2.0 * (t * h * inter) as f64 / us / 1e3;
         for (op, inputs, fused, plain) in rows.iter() {
             let (ff, fb) = time(inputs, fused.as_ref(), reps);
             let (pf, pb) = time(inputs, plain.as_ref(), reps);
@@ -81,6 +92,13 @@ fn fused_kernels_against_plain_ops() {
                 "{name:8} {op:15} fused fwd {ff:8.1} µs, fwd+bwd {fb:8.1} µs | plain fwd {pf:8.1} µs, fwd+bwd {pb:8.1} µs | {:.1}x",
                 pb / fb
             );
+            if *op == "linear" {
+                println!(
+                    "{name:8} linear          fused {:.1} GFLOPS fwd, {:.1} fwd+bwd",
+                    gflops(ff, 1.0),
+                    gflops(fb, 3.0)
+                );
+            }
         }
     }
 }
