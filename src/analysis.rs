@@ -40,8 +40,9 @@ fn failed(r: &RunSummary) -> bool {
     r.status == Status::Diverged || (r.status == Status::Collapsed && !r.recovered)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.retain(|x| x.is_finite());
+/// Median of the finite values of `v` (mean of the middle two for an even count; NaN if none).
+pub fn median(v: &[f64]) -> f64 {
+    let mut v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
         return f64::NAN;
     }
@@ -70,8 +71,8 @@ fn level(key: &str, value: &str, runs: &[&RunSummary]) -> LevelRow {
         failed_share: p,
         failed_se: (p * (1.0 - p) / n.max(1) as f64).sqrt(),
         median_collapse_step: (!steps.is_empty()).then(|| steps[(steps.len() - 1) / 2]),
-        fit_corr: median(ok.iter().map(|r| r.fit_corr).collect()),
-        fit_mse: median(ok.iter().map(|r| r.fit_mse).collect()),
+        fit_corr: median(&ok.iter().map(|r| r.fit_corr).collect::<Vec<_>>()),
+        fit_mse: median(&ok.iter().map(|r| r.fit_mse).collect::<Vec<_>>()),
     }
 }
 

@@ -16,6 +16,7 @@ use candle_core::Device;
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use crate::analysis::median;
 use crate::config::{resolve_table, Experiment, RunConfig};
 use crate::device::DeviceKind;
 use crate::error::bad_input;
@@ -244,17 +245,6 @@ fn shape_text(cfg: &RunConfig) -> String {
         "hidden {}, {} layers, {} heads, intermediate {}, head {:?}, {data}, batch {}",
         m.hidden_size, m.num_layers, m.num_heads, m.intermediate_size, m.head_sizes, cfg.train.batch_size
     )
-}
-
-/// Median of `v` (empty: NaN).
-pub fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    match s.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => s[n / 2],
-        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
-    }
 }
 
 impl BenchResult {
