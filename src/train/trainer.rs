@@ -135,8 +135,18 @@ impl Trainer {
 
     /// The first `n` batches [`Trainer::run`] trains on, in order.
     pub fn batches(&self, n: usize) -> Vec<Batch> {
-        let mut sampler = Sampler::new(self.data.len(), self.cfg.train.batch_size, stream(self.cfg.seed, 2));
-        (0..n).map(|_| collate(&sampler.next_batch().1.iter().map(|&i| &self.data[i]).collect::<Vec<_>>())).collect()
+        let mut sampler = self.sampler();
+        (0..n).map(|_| self.collate(&sampler.next_batch().1)).collect()
+    }
+
+    /// The training batches' order, the same in [`Trainer::run`] and [`Trainer::batches`].
+    fn sampler(&self) -> Sampler {
+        Sampler::new(self.data.len(), self.cfg.train.batch_size, stream(self.cfg.seed, 2))
+    }
+
+    /// The training sequences at `idx` as one padded batch.
+    fn collate(&self, idx: &[usize]) -> Batch {
+        collate(&idx.iter().map(|&i| &self.data[i]).collect::<Vec<_>>())
     }
 
     /// Trains, handing each step's record to `sink`, which returns `Some(reason)` to stop the
@@ -148,7 +158,7 @@ impl Trainer {
     ) -> Result<(Ending, i64)> {
         let cfg = &self.cfg;
         let mut drop = Dropout::new(stream(cfg.seed, 1));
-        let mut sampler = Sampler::new(self.data.len(), cfg.train.batch_size, stream(cfg.seed, 2));
+        let mut sampler = self.sampler();
         let mut opt = Optimizer::new(cfg.optim, self.model.params.params.len());
         let started = Instant::now();
         for step in 0..cfg.train.steps as i64 {
@@ -162,7 +172,7 @@ impl Trainer {
             }
             let t0 = Instant::now();
             let (epoch, idx) = sampler.next_batch();
-            let batch = collate(&idx.iter().map(|&i| &self.data[i]).collect::<Vec<_>>());
+            let batch = self.collate(&idx);
             let lr = lr_with_warmup(&cfg.schedule, cfg.optim.lr(), step as u64, epoch, cfg.train.warmup_steps);
 
             let fwd = self.model.forward(&tensors(&batch, &self.dev)?, &mut drop)?;
